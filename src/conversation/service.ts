@@ -1,0 +1,225 @@
+/**
+ * The turn runner: receive → load → understand (NLU) → decide (pure interpreter) →
+ * commit events → perform effects. Only this layer does I/O.
+ *
+ * Guarantees:
+ * - messages to one conversation are processed one at a time, in arrival order;
+ * - a message resent with the same clientMessageId is not processed twice (the
+ *   original replies are returned);
+ * - a turn's events and state are committed (with an optimistic version check)
+ *   before its replies are handed out or an action is called.
+ */
+import { randomUUID } from 'crypto';
+import type { Bot } from '../flow/model';
+import { interpret, type Context, type Effect, type Input, type OutMessage, type TurnResult, type Understanding } from '../flow/interpreter';
+import { initialState, readState, type ConversationState } from '../flow/state';
+import type { ConversationStore, NewEvent, StoredEvent } from '../store/port';
+import { StaleVersionError } from '../store/port';
+import type { IntentMatcher } from '../nlu/port';
+import type { JsonObject, JsonValue } from '../util/json';
+import { silentLogger, type Logger } from '../util/logger';
+import { runAction, type Actions } from './actions';
+import { KeyedQueue } from './keyed-queue';
+
+export interface IncomingMessage {
+  text?: string;
+  payload?: string;
+  clientMessageId?: string;
+}
+
+export interface TurnOutcome {
+  conversationId: string;
+  replies: OutMessage[];
+  /** True when this was a retry of an already processed clientMessageId. */
+  duplicate: boolean;
+  /** The intent the message was routed to, with its confidence (null: not understood). */
+  intent: { intent: string; confidence: number } | null;
+  handoff: { reason: string; queue: string } | null;
+  /** True when the bot did not understand the message (it said so and offered suggestions or a person). */
+  fallback: boolean;
+  state: ConversationState;
+}
+
+export class ConversationNotFound extends Error {
+  readonly code = 'conversation_not_found';
+  readonly retryable = false;
+  constructor(id: string) {
+    super(`conversation ${id} does not exist`);
+  }
+}
+
+export class InvalidMessageError extends Error {
+  readonly code = 'invalid_message';
+  readonly retryable = false;
+}
+
+export interface ServiceOptions {
+  bot: Bot;
+  store: ConversationStore;
+  matcher: IntentMatcher;
+  actions?: Actions;
+  clock?: () => Date;
+  newId?: () => string;
+  logger?: Logger;
+  /** Called after each commit with the messages it made, in order (e.g. push to a channel). */
+  onMessages?: (conversationId: string, messages: OutMessage[]) => void;
+  maxStaleRetries?: number;
+}
+
+export const MAX_TEXT_LENGTH = 4000;
+
+export class ConversationService {
+  readonly bot: Bot;
+  private readonly store: ConversationStore;
+  private readonly matcher: IntentMatcher;
+  private readonly actions: Actions;
+  private readonly clock: () => Date;
+  private readonly newId: () => string;
+  private readonly log: Logger;
+  private readonly queue = new KeyedQueue();
+
+  constructor(private readonly opts: ServiceOptions) {
+    this.bot = opts.bot;
+    this.store = opts.store;
+    this.matcher = opts.matcher;
+    this.actions = opts.actions ?? {};
+    this.clock = opts.clock ?? (() => new Date());
+    this.newId = opts.newId ?? randomUUID;
+    this.log = opts.logger ?? silentLogger;
+  }
+
+  private ctx(conversationId: string): Context {
+    const now = this.clock();
+    return { now: now.toISOString(), today: now.toISOString().slice(0, 10), newId: this.newId, conversationId };
+  }
+
+  /** Start a conversation; returns its id and the bot's welcome messages. */
+  async create(opts: { id?: string; channel?: string; profile?: Record<string, JsonValue> } = {}): Promise<{ conversationId: string; replies: OutMessage[] }> {
+    const id = opts.id ?? this.newId();
+    const state0 = initialState({ channel: opts.channel, profile: opts.profile });
+    const ctx = this.ctx(id);
+    const r = interpret(this.bot, state0, { type: 'start' }, ctx);
+    const created = await this.store.create({ id, botId: this.bot.id, state: r.state as unknown as JsonObject, at: ctx.now, events: this.toEvents(r, ctx.now) });
+    const out = await this.commitAndPerform(id, r, created.version, true, ctx, undefined);
+    return { conversationId: id, replies: out.replies };
+  }
+
+  /** Process one customer message. Serialised per conversation. */
+  send(conversationId: string, msg: IncomingMessage): Promise<TurnOutcome> {
+    const text = (msg.text ?? '').normalize('NFC');
+    if (!text.trim() && !msg.payload) throw new InvalidMessageError('a message needs "text" or "payload"');
+    if (text.length > MAX_TEXT_LENGTH) throw new InvalidMessageError(`message text is ${text.length} characters; the limit is ${MAX_TEXT_LENGTH}`);
+    return this.queue.run(conversationId, () => this.turn(conversationId, { ...msg, text }));
+  }
+
+  async history(conversationId: string, opts: { afterSeq?: number; limit?: number } = {}): Promise<StoredEvent[]> {
+    return this.store.events(conversationId, { ...opts, types: ['customer_message', 'bot_message', 'handoff'] });
+  }
+
+  async state(conversationId: string): Promise<ConversationState | null> {
+    const rec = await this.store.load(conversationId);
+    return rec ? readState(rec.state) : null;
+  }
+
+  private async turn(conversationId: string, msg: IncomingMessage): Promise<TurnOutcome> {
+    const key = msg.clientMessageId ? `msg:${msg.clientMessageId}` : undefined;
+    if (key) {
+      const prev = await this.store.getIdempotent(conversationId, key);
+      if (prev !== undefined) return { ...(prev as unknown as TurnOutcome), duplicate: true };
+    }
+    const nlu = await this.understand(msg.text ?? '');
+    const maxRetries = this.opts.maxStaleRetries ?? 5;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.attempt(conversationId, msg, nlu, key);
+      } catch (e) {
+        if (e instanceof StaleVersionError && attempt < maxRetries) {
+          this.log.warn('stale conversation version; retrying the turn', { conversationId, attempt });
+          continue;
+        }
+        throw e;
+      }
+    }
+  }
+
+  private async understand(text: string): Promise<Understanding | null> {
+    if (!text.trim()) return null;
+    const c = await this.matcher.classify(text);
+    return { intents: c.intents.map((i) => ({ intent: i.intent, score: i.score })), sentiment: c.sentiment };
+  }
+
+  private async attempt(conversationId: string, msg: IncomingMessage, nlu: Understanding | null, key: string | undefined): Promise<TurnOutcome> {
+    const rec = await this.store.load(conversationId);
+    if (!rec) throw new ConversationNotFound(conversationId);
+    const state = readState(rec.state);
+    const ctx = this.ctx(conversationId);
+    const input: Input = { type: 'message', text: msg.text ?? '', payload: msg.payload, nlu };
+    const r = interpret(this.bot, state, input, ctx);
+    return this.commitAndPerform(conversationId, r, rec.version, false, ctx, key);
+  }
+
+  /**
+   * Commit a result, then perform its effects. An action call feeds its result back into
+   * the interpreter; that result is committed and performed in turn.
+   */
+  private async commitAndPerform(
+    conversationId: string,
+    first: TurnResult,
+    version: number,
+    alreadyCommitted: boolean,
+    ctx: Context,
+    idempotencyKey: string | undefined,
+  ): Promise<TurnOutcome> {
+    let r = first;
+    let v = version;
+    let committed = alreadyCommitted;
+    const outcome: TurnOutcome = { conversationId, replies: [], duplicate: false, intent: null, handoff: null, fallback: false, state: r.state };
+    for (let round = 0; round < 50; round++) {
+      const action = r.effects.find((e): e is Extract<Effect, { type: 'call_action' }> => e.type === 'call_action');
+      const sends = r.effects.filter((e): e is Extract<Effect, { type: 'send' }> => e.type === 'send').map((e) => e.message);
+      const h = r.effects.find((e): e is Extract<Effect, { type: 'handoff' }> => e.type === 'handoff');
+      const routed = r.events.find((e) => e.type === 'routed');
+      if (routed && !outcome.intent) outcome.intent = { intent: String(routed.data.intent), confidence: Number(routed.data.confidence) };
+      if (h) outcome.handoff = { reason: h.reason, queue: h.queue };
+      if (r.events.some((e) => e.type === 'fallback')) outcome.fallback = true;
+      outcome.replies = [...outcome.replies, ...sends];
+      outcome.state = r.state;
+      if (!committed) {
+        const res = await this.store.commit({
+          id: conversationId,
+          expectedVersion: v,
+          state: r.state as unknown as JsonObject,
+          events: this.toEvents(r, ctx.now),
+          at: ctx.now,
+          idempotency: !action && idempotencyKey ? { key: idempotencyKey, value: outcomeForStorage(outcome) } : undefined,
+        });
+        v = res.version;
+      }
+      committed = false;
+      // Committed: now the effects may leave.
+      if (sends.length && this.opts.onMessages) this.opts.onMessages(conversationId, sends);
+      if (h) this.log.info('handoff requested', { conversationId, reason: h.reason, queue: h.queue });
+      if (!action) return outcome;
+      const result = await runAction(this.actions, action.action, action.args, action.timeoutMs, {
+        conversationId,
+        botId: this.bot.id,
+        slots: r.state.slots,
+        vars: r.state.vars,
+        profile: r.state.profile,
+        log: this.log,
+      });
+      r = interpret(this.bot, r.state, { type: 'action_result', requestId: action.requestId, ...result } as Input, this.ctx(conversationId));
+    }
+    throw new Error(`conversation ${conversationId}: more than 50 action calls in one turn`);
+  }
+
+  private toEvents(r: TurnResult, at: string): NewEvent[] {
+    return r.events.map((e) => ({ type: e.type, at, data: e.data }));
+  }
+}
+
+function outcomeForStorage(o: TurnOutcome): JsonValue {
+  // The state is not needed to answer a retried request; keep the stored value small.
+  const { state: _state, ...rest } = o;
+  return JSON.parse(JSON.stringify(rest)) as JsonValue;
+}

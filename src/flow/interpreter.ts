@@ -1,0 +1,619 @@
+/**
+ * The flow interpreter: a pure function `(bot, state, input, ctx) -> { state, events, effects }`.
+ *
+ * It never reads the clock, the database or the network: time and ids come in through
+ * `ctx`, the NLU classification comes in with the input, and everything it wants done
+ * (send a message, call an action, hand off) goes out as effects. The caller commits the
+ * events and new state first, then performs the effects.
+ */
+import type { Bot, Flow, IntentTarget, MessageTemplate, SlotDef, Step } from './model';
+import type { ConversationState, Frame, Pending } from './state';
+import type { JsonObject, JsonValue } from '../util/json';
+import { renderTemplate } from './templates';
+import { evaluate } from './expressions';
+import { extractSlotValue } from './slot-types';
+
+// ---------------------------------------------------------------- inputs and outputs
+
+export interface IntentCandidate {
+  intent: string;
+  score: number;
+}
+/** What NLU said about a message (the edge computes it; the interpreter only reads it). */
+export interface Understanding {
+  intents: IntentCandidate[];
+  sentiment?: { score: number; vote: string };
+}
+
+export type Input =
+  | { type: 'start' }
+  | { type: 'message'; text: string; payload?: string; nlu: Understanding | null }
+  | { type: 'action_result'; requestId: string; ok: true; value: JsonValue }
+  | { type: 'action_result'; requestId: string; ok: false; error: string; code?: string };
+
+export interface Context {
+  /** ISO time of this turn. */
+  now: string;
+  /** 'YYYY-MM-DD' in the bot's time zone, for relative dates. */
+  today: string;
+  newId: () => string;
+  conversationId: string;
+}
+
+export interface OutButton {
+  title: string;
+  payload?: string;
+  url?: string;
+}
+export interface OutMessage {
+  id: string;
+  text?: string;
+  quickReplies?: OutButton[];
+  buttons?: OutButton[];
+  image?: { url: string; alt?: string };
+  cards?: { title: string; subtitle?: string; image?: string; url?: string; buttons?: OutButton[] }[];
+  links?: { title: string; url: string }[];
+  /** Set on knowledge answers: the article the answer comes from. */
+  citation?: { articleId: string; title: string; url?: string };
+}
+
+export type Effect =
+  | { type: 'send'; message: OutMessage }
+  | { type: 'call_action'; requestId: string; action: string; args: JsonObject; timeoutMs: number }
+  | { type: 'handoff'; reason: string; queue: string };
+
+export interface BotEvent {
+  type: string;
+  data: JsonObject;
+}
+
+export interface TurnResult {
+  state: ConversationState;
+  events: BotEvent[];
+  effects: Effect[];
+}
+
+/** Raised when a flow runs too many steps in one turn (a loop without a customer turn). */
+export class RunawayFlowError extends Error {
+  readonly code = 'runaway_flow';
+  readonly retryable = false;
+  constructor(readonly flowId: string, readonly steps: number) {
+    super(`flow "${flowId}" ran ${steps} steps without waiting for the customer; it probably loops through goto/if without a collect step`);
+    this.name = 'RunawayFlowError';
+  }
+}
+
+export const MAX_STEPS_PER_TURN = 200;
+
+// ---------------------------------------------------------------- the turn
+
+class Turn {
+  readonly events: BotEvent[] = [];
+  readonly effects: Effect[] = [];
+  steps = 0;
+  constructor(readonly bot: Bot, readonly s: ConversationState, readonly ctx: Context) {}
+
+  event(type: string, data: JsonObject = {}) {
+    this.events.push({ type, data });
+  }
+
+  templateData(extra: Record<string, unknown> = {}) {
+    return {
+      slots: this.s.slots,
+      vars: this.s.vars,
+      profile: this.s.profile,
+      bot: { id: this.bot.id, name: this.bot.name },
+      conversation: { id: this.ctx.conversationId, channel: this.s.channel },
+      ...extra,
+    };
+  }
+
+  render(t: MessageTemplate, extra?: Record<string, unknown>): OutMessage {
+    const data = this.templateData(extra);
+    const r = (x: string) => renderTemplate(x, data);
+    const out: OutMessage = { id: this.ctx.newId() };
+    if (t.text !== undefined) out.text = r(t.text);
+    if (t.quickReplies) out.quickReplies = t.quickReplies.map((b) => ({ ...b, title: r(b.title) }));
+    if (t.buttons) out.buttons = t.buttons.map((b) => ({ ...b, title: r(b.title) }));
+    if (t.image) out.image = { ...t.image };
+    if (t.cards)
+      out.cards = t.cards.map((c) => ({
+        ...c,
+        title: r(c.title),
+        subtitle: c.subtitle !== undefined ? r(c.subtitle) : undefined,
+        buttons: c.buttons?.map((b) => ({ ...b, title: r(b.title) })),
+      }));
+    if (t.links) out.links = t.links.map((l) => ({ ...l }));
+    return out;
+  }
+
+  send(message: OutMessage) {
+    this.effects.push({ type: 'send', message });
+    this.event('bot_message', { message: message as unknown as JsonObject });
+  }
+
+  say(templates: MessageTemplate[] | undefined, extra?: Record<string, unknown>) {
+    for (const t of templates ?? []) this.send(this.render(t, extra));
+  }
+
+  sayKey(key: string, extra?: Record<string, unknown>) {
+    this.say(this.bot.messages[key], extra);
+  }
+
+  // ------------------------------------------------------------ understanding
+
+  /** Resolve a message to an intent: payloads and keywords first (certain), then NLU. */
+  understand(text: string, payload: string | undefined, nlu: Understanding | null): { intent: string | null; confidence: number; via: string; candidates: IntentCandidate[] } {
+    const known = (nlu?.intents ?? []).filter((c) => this.bot.intents[c.intent]);
+    if (payload) {
+      if (this.bot.payloads[payload]) return { intent: this.bot.payloads[payload], confidence: 1, via: 'payload', candidates: known };
+      if (payload.startsWith('intent:') && this.bot.intents[payload.slice(7)]) return { intent: payload.slice(7), confidence: 1, via: 'payload', candidates: known };
+    }
+    const norm = ` ${text.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, ' ').trim()} `;
+    for (const [kw, intent] of Object.entries(this.bot.keywords)) {
+      const k = kw.replace(/[^\p{L}\p{N}]+/gu, ' ').trim();
+      if (k && norm.includes(` ${k} `)) return { intent, confidence: 1, via: 'keyword', candidates: known };
+    }
+    const top = known[0];
+    return { intent: top?.intent ?? null, confidence: top?.score ?? 0, via: 'nlu', candidates: known };
+  }
+
+  // ------------------------------------------------------------ flows
+
+  top(): Frame | undefined {
+    return this.s.stack[this.s.stack.length - 1];
+  }
+
+  flowOf(f: Frame): Flow {
+    return this.bot.flows[f.flowId];
+  }
+
+  slotOf(f: Frame, name: string): SlotDef | undefined {
+    return this.flowOf(f)?.slots[name];
+  }
+
+  setPc(f: Frame, pc: number) {
+    const flow = this.flowOf(f);
+    f.pc = pc;
+    f.stepId = flow.steps[pc]?.id ?? '$return';
+    f.waiting = null;
+    f.attempts = 0;
+    delete f.requestId;
+  }
+
+  startFlow(flowId: string, kind: Frame['kind'], via: string, triggerText?: string) {
+    const flow = this.bot.flows[flowId];
+    if (kind !== 'sub') for (const name of Object.keys(flow.slots)) delete this.s.slots[name];
+    const frame: Frame = { flowId, pc: 0, stepId: flow.steps[0].id, kind, waiting: null, attempts: 0 };
+    this.s.stack.push(frame);
+    this.event('flow_started', { flow: flowId, via, kind });
+    if (triggerText) {
+      for (const slot of Object.values(flow.slots)) {
+        if (!slot.fromTrigger) continue;
+        const r = extractSlotValue(slot, triggerText, { mode: 'scan', today: this.ctx.today });
+        if (r.ok) {
+          this.s.slots[slot.name] = r.value;
+          this.event('slot_filled', { flow: flowId, slot: slot.name, value: r.value, source: 'trigger' });
+        }
+      }
+    }
+    this.run();
+  }
+
+  /** Pop the top frame with an outcome; returns the popped frame. */
+  finishFrame(outcome: string): Frame | undefined {
+    const f = this.s.stack.pop();
+    if (f) this.event('flow_ended', { flow: f.flowId, outcome });
+    return f;
+  }
+
+  /** Called after a digression finished: re-ask the interrupted question. */
+  resumeInterrupted() {
+    const f = this.top();
+    if (!f) return;
+    this.event('flow_resumed', { flow: f.flowId, step: f.stepId });
+    if (f.waiting === 'collect') {
+      this.sayKey('resume', { flow: { title: this.flowOf(f).title } });
+      this.ask(f, false);
+    } else this.run();
+  }
+
+  ask(f: Frame, reprompt: boolean) {
+    const step = this.flowOf(f).steps[f.pc] as Extract<Step, { kind: 'collect' }>;
+    const slot = this.slotOf(f, step.slot)!;
+    const tpl = reprompt ? step.reprompt ?? slot.reprompt ?? step.prompt ?? slot.prompt : step.prompt ?? slot.prompt;
+    this.say(tpl);
+  }
+
+  /** Advance the top frame until it waits for the customer or an action, or the stack empties. */
+  run() {
+    for (;;) {
+      const f = this.top();
+      if (!f || f.waiting) return;
+      if (++this.steps > MAX_STEPS_PER_TURN) throw new RunawayFlowError(f.flowId, this.steps - 1);
+      const flow = this.flowOf(f);
+      const step = flow.steps[f.pc];
+      if (!step) {
+        this.setPc(f, flow.steps.length - 1);
+        continue;
+      }
+      switch (step.kind) {
+        case 'say':
+          this.say(step.messages);
+          this.setPc(f, f.pc + 1);
+          break;
+        case 'collect': {
+          const v = this.s.slots[step.slot];
+          if (v !== undefined && v !== null) {
+            this.setPc(f, f.pc + 1);
+            break;
+          }
+          f.waiting = 'collect';
+          f.attempts = 0;
+          this.ask(f, false);
+          return;
+        }
+        case 'branch': {
+          const v = evaluate(step.cond, this.templateData());
+          this.setPc(f, truthy(v) ? f.pc + 1 : step.whenFalse);
+          break;
+        }
+        case 'jump':
+          this.setPc(f, step.target);
+          break;
+        case 'set':
+          for (const a of step.assignments) {
+            const value = a.expr ? evaluate(a.expr, this.templateData()) : (a.literal ?? null);
+            this.s.vars[a.name] = value;
+            this.event('var_set', { name: a.name, value });
+          }
+          this.setPc(f, f.pc + 1);
+          break;
+        case 'call': {
+          const args: JsonObject = {};
+          for (const a of step.args) args[a.name] = a.expr ? evaluate(a.expr, this.templateData()) : (a.literal ?? null);
+          const requestId = this.ctx.newId();
+          f.waiting = 'action';
+          f.requestId = requestId;
+          this.effects.push({ type: 'call_action', requestId, action: step.action, args, timeoutMs: step.timeoutMs });
+          this.event('action_requested', { action: step.action, requestId, args, flow: flow.id });
+          return;
+        }
+        case 'flow':
+          this.setPc(f, f.pc + 1);
+          this.startFlow(step.flow, 'sub', 'subflow');
+          return;
+        case 'handoff':
+          this.handoff(step.reason, step.queue, step.messages);
+          return;
+        case 'end':
+          this.endFlow(step.outcome);
+          break;
+        case 'return': {
+          const done = this.finishFrame(this.s.stack.length > 0 && f.kind === 'sub' ? 'returned' : 'completed');
+          if (done?.kind === 'digression') return this.resumeInterrupted();
+          break; // a sub-flow returns: the caller continues
+        }
+      }
+    }
+  }
+
+  /** `end`: finish the current flow and the flows that called it as sub-flows. */
+  endFlow(outcome: string) {
+    for (;;) {
+      const f = this.finishFrame(outcome);
+      if (!f) return;
+      if (f.kind === 'digression') return this.resumeInterrupted();
+      if (f.kind === 'main') return;
+    }
+  }
+
+  abandonAll(outcome: string) {
+    while (this.s.stack.length) this.finishFrame(outcome);
+  }
+
+  handoff(reason: string, queue: string | undefined, messages?: MessageTemplate[]) {
+    const q = queue ?? this.bot.config.handoff.queue;
+    if (messages) this.say(messages);
+    else this.sayKey('handoff');
+    this.abandonAll('handed_off');
+    this.s.pending = null;
+    this.s.status = 'handed_off';
+    this.s.handoff = { reason, queue: q, at: this.ctx.now, acknowledged: false };
+    this.s.fallbacks = 0;
+    this.effects.push({ type: 'handoff', reason, queue: q });
+    this.event('handoff', { reason, queue: q });
+  }
+
+  offerHandoff(reason: string) {
+    this.sayKey('offer_handoff');
+    this.s.pending = { kind: 'handoff_offer', reason };
+    this.event('handoff_offered', { reason });
+  }
+
+  // ------------------------------------------------------------ dispatch
+
+  answerArticle(articleId: string, confidence: number, asDigression: boolean) {
+    const a = this.bot.articles[articleId];
+    const msg = this.render({ text: a.body, links: a.link ? [{ title: a.title, url: a.link }] : undefined }, { article: { id: a.id, title: a.title } });
+    msg.citation = { articleId: a.id, title: a.title, ...(a.link ? { url: a.link } : {}) };
+    this.send(msg);
+    this.event('knowledge_answer', { article: a.id, confidence });
+    if (!asDigression && a.askFeedback) {
+      this.sayKey('feedback_question');
+      this.s.pending = { kind: 'feedback', articleId: a.id };
+    }
+  }
+
+  dispatch(intent: string, confidence: number, via: string, text: string, asDigression: boolean) {
+    const target = this.bot.intents[intent] as IntentTarget;
+    this.s.fallbacks = 0;
+    this.s.lastIntent = { intent, confidence };
+    this.event('routed', { intent, confidence, via, digression: asDigression });
+    switch (target.kind) {
+      case 'flow':
+        if (!asDigression) this.abandonAll('abandoned');
+        return this.startFlow(target.flowId, asDigression ? 'digression' : 'main', via, text);
+      case 'article':
+        return this.answerArticle(target.articleId, confidence, asDigression);
+      case 'builtin':
+        switch (target.name) {
+          case 'greeting':
+          case 'thanks':
+          case 'goodbye':
+            this.sayKey(target.name);
+            if (asDigression) this.resumeInterrupted();
+            return;
+          case 'human':
+            return this.handoff('customer_request', undefined);
+          case 'restart':
+            this.abandonAll('abandoned');
+            this.s.slots = {};
+            this.s.vars = {};
+            this.s.pending = null;
+            this.event('restarted');
+            return this.sayKey('restart');
+          case 'cancel':
+            if (!this.s.stack.length) return this.sayKey('cancel_nothing');
+            this.abandonAll('cancelled');
+            return this.sayKey('cancel');
+        }
+    }
+  }
+
+  fallback(text: string, u: { confidence: number; candidates: IntentCandidate[] }) {
+    this.s.fallbacks += 1;
+    this.event('fallback', { text, confidence: u.confidence, count: this.s.fallbacks });
+    if (this.s.fallbacks >= this.bot.config.fallback.offerHandoffAfter) return this.offerHandoff('repeated_fallback');
+    this.sayKey('fallback');
+    const { suggestions, suggestionThreshold } = this.bot.config.nlu;
+    const options = uniqueTargets(this.bot, u.candidates)
+      .filter((c) => c.score >= suggestionThreshold && !c.intent.startsWith('builtin.'))
+      .slice(0, suggestions)
+      .map((c) => ({ title: this.bot.titles[c.intent] ?? c.intent, intent: c.intent }));
+    if (options.length) {
+      this.send({ ...this.render(this.bot.messages.fallback_suggestions[0] ?? {}), quickReplies: [...options.map((o) => ({ title: o.title, payload: `intent:${o.intent}` })), { title: 'Talk to a person', payload: 'intent:builtin.human' }] });
+      this.s.pending = { kind: 'choose', options };
+    } else this.sayKey('fallback_rephrase');
+  }
+
+  /** Route a message that is not an answer to a pending question. */
+  route(text: string, payload: string | undefined, nlu: Understanding | null) {
+    const u = this.understand(text, payload, nlu);
+    const { threshold, ambiguityMargin } = this.bot.config.nlu;
+    if (!u.intent || u.confidence < threshold) return this.fallback(text, u);
+    if (u.via === 'nlu') {
+      const options = uniqueTargets(this.bot, u.candidates);
+      const second = options[1];
+      if (second && second.score >= threshold && u.confidence - second.score < ambiguityMargin) {
+        const opts = options
+          .filter((c) => c.score >= threshold && u.confidence - c.score < ambiguityMargin)
+          .slice(0, 3)
+          .map((c) => ({ title: this.bot.titles[c.intent] ?? c.intent, intent: c.intent }));
+        this.event('disambiguation', { options: opts.map((o) => o.intent), scores: options.slice(0, opts.length).map((o) => o.score) });
+        this.send({ ...this.render(this.bot.messages.disambiguation[0] ?? {}), quickReplies: opts.map((o) => ({ title: o.title, payload: `intent:${o.intent}` })) });
+        this.s.pending = { kind: 'choose', options: opts };
+        return;
+      }
+    }
+    this.dispatch(u.intent, u.confidence, u.via, text, false);
+  }
+
+  /** A pending question asked outside a flow. Returns true if the message answered it. */
+  answerPending(p: Pending, text: string, payload: string | undefined): boolean {
+    this.s.pending = null;
+    switch (p.kind) {
+      case 'handoff_offer': {
+        const yn = extractSlotValue({ type: 'yes_no' }, payload ?? text, { mode: 'answer', today: this.ctx.today });
+        if (!yn.ok) return false;
+        if (yn.value === true) this.handoff(p.reason, undefined);
+        else {
+          this.event('handoff_declined', { reason: p.reason });
+          this.s.fallbacks = 0;
+          this.sayKey('handoff_declined');
+        }
+        return true;
+      }
+      case 'feedback': {
+        const yn = extractSlotValue({ type: 'yes_no' }, payload ?? text, { mode: 'answer', today: this.ctx.today });
+        if (!yn.ok) return false;
+        this.event('feedback', { article: p.articleId, helpful: yn.value === true });
+        if (yn.value === true) this.sayKey('feedback_yes');
+        else {
+          this.sayKey('feedback_no');
+          this.s.pending = { kind: 'handoff_offer', reason: 'answer_not_helpful' };
+        }
+        return true;
+      }
+      case 'choose': {
+        const t = (payload ?? text).trim().toLowerCase();
+        const n = /^\d+$/.test(t) ? Number(t) : NaN;
+        const chosen =
+          p.options.find((o) => `intent:${o.intent}` === payload) ??
+          p.options.find((o) => o.title.toLowerCase() === t) ??
+          (Number.isInteger(n) && n >= 1 && n <= p.options.length ? p.options[n - 1] : undefined);
+        if (!chosen) return false;
+        this.event('option_chosen', { intent: chosen.intent });
+        this.dispatch(chosen.intent, 1, 'choice', text, false);
+        return true;
+      }
+    }
+  }
+
+  /** The customer answered (or did not answer) the question of a collect step. */
+  handleCollect(f: Frame, text: string, payload: string | undefined, nlu: Understanding | null) {
+    const flow = this.flowOf(f);
+    const step = flow.steps[f.pc] as Extract<Step, { kind: 'collect' }>;
+    const slot = this.slotOf(f, step.slot)!;
+    const u = this.understand(text, payload, nlu);
+    const { threshold, digressionThreshold } = this.bot.config.nlu;
+    // Control intents win over answers: "cancel", "start over", "talk to a person".
+    const control = u.intent && ['builtin.cancel', 'builtin.restart', 'builtin.human'].includes(u.intent);
+    const controlBar = u.via !== 'nlu' ? 0 : slot.type === 'text' ? digressionThreshold : threshold;
+    if (control && u.confidence >= controlBar) {
+      const t = this.bot.intents[u.intent!];
+      return this.dispatch(u.intent!, u.confidence, u.via, text, t.kind === 'flow');
+    }
+    const r = extractSlotValue(slot, payload ?? text, { mode: 'answer', today: this.ctx.today });
+    if (r.ok) {
+      this.s.slots[slot.name] = r.value;
+      this.event('slot_filled', { flow: flow.id, slot: slot.name, value: r.value, source: 'answer' });
+      this.setPc(f, f.pc + 1);
+      return this.run();
+    }
+    const other = u.intent && u.intent !== flow.intent ? this.bot.intents[u.intent] : undefined;
+    const confident = u.via !== 'nlu' || u.confidence >= digressionThreshold;
+    if (step.digressions && other && confident && !(other.kind === 'flow' && this.s.stack.some((fr) => fr.flowId === other.flowId))) {
+      this.event('digression', { from: flow.id, to: u.intent, confidence: u.confidence });
+      this.dispatch(u.intent!, u.confidence, u.via, text, true);
+      if (other.kind === 'article') this.resumeInterrupted();
+      return;
+    }
+    f.attempts += 1;
+    this.event('slot_rejected', { flow: flow.id, slot: slot.name, reason: r.reason, attempts: f.attempts });
+    if (f.attempts >= slot.maxAttempts) {
+      this.sayKey('max_attempts');
+      if (slot.onMaxAttempts !== undefined) {
+        this.setPc(f, flow.stepIndex[slot.onMaxAttempts]);
+        return this.run();
+      }
+      this.endFlow('unresolved');
+      return this.offerHandoff('max_attempts');
+    }
+    this.ask(f, true);
+  }
+
+  actionResult(input: Extract<Input, { type: 'action_result' }>) {
+    const f = this.top();
+    if (!f || f.waiting !== 'action' || f.requestId !== input.requestId) {
+      this.event('action_result_ignored', { requestId: input.requestId });
+      return;
+    }
+    const step = this.flowOf(f).steps[f.pc] as Extract<Step, { kind: 'call' }>;
+    if (input.ok) {
+      if (step.result) {
+        this.s.vars[step.result] = input.value;
+        this.event('var_set', { name: step.result, value: input.value });
+      }
+      this.event('action_succeeded', { action: step.action, requestId: input.requestId });
+      this.setPc(f, f.pc + 1);
+      return this.run();
+    }
+    this.actionFailed(f, step, input.error, input.code);
+  }
+
+  actionFailed(f: Frame, step: Extract<Step, { kind: 'call' }>, error: string, code?: string) {
+    this.event('action_failed', { action: step.action, requestId: f.requestId ?? null, error, code: code ?? 'error' });
+    if (step.onError >= 0) {
+      this.setPc(f, step.onError);
+      return this.run();
+    }
+    this.sayKey('action_error');
+    this.endFlow('error');
+    this.offerHandoff('action_failed');
+  }
+
+  message(text: string, payload: string | undefined, nlu: Understanding | null) {
+    this.s.turns += 1;
+    this.event('customer_message', payload ? { text, payload } : { text });
+    const top = nlu?.intents?.[0];
+    if (top) this.event('nlu', { intent: top.intent, confidence: top.score, candidates: (nlu!.intents.slice(0, 3) as unknown) as JsonValue[] });
+    if (this.s.status === 'handed_off') {
+      if (this.s.handoff && !this.s.handoff.acknowledged) {
+        this.s.handoff.acknowledged = true;
+        this.sayKey('handed_off');
+      }
+      return;
+    }
+    const f = this.top();
+    if (f?.waiting === 'action') {
+      // An action result never arrived (the process stopped mid-turn): treat it as failed.
+      this.actionFailed(f, this.flowOf(f).steps[f.pc] as Extract<Step, { kind: 'call' }>, 'interrupted before the action answered', 'interrupted');
+    }
+    if (this.s.pending) {
+      const p = this.s.pending;
+      if (this.answerPending(p, text, payload)) return;
+    }
+    const cur = this.top();
+    if (cur?.waiting === 'collect') return this.handleCollect(cur, text, payload, nlu);
+    this.route(text, payload, nlu);
+  }
+
+  start() {
+    this.event('conversation_started', { channel: this.s.channel });
+    this.sayKey('welcome');
+    if (this.bot.welcomeFlow) this.startFlow(this.bot.welcomeFlow, 'main', 'welcome');
+  }
+}
+
+function truthy(v: JsonValue): boolean {
+  return !(v === null || v === false || v === 0 || v === '' || (Array.isArray(v) && v.length === 0));
+}
+
+/** Candidates with at most one entry per target, best first. */
+function uniqueTargets(bot: Bot, c: IntentCandidate[]): IntentCandidate[] {
+  const seen = new Set<string>();
+  return c.filter((x) => {
+    if (!bot.intents[x.intent] || seen.has(x.intent)) return false;
+    seen.add(x.intent);
+    return true;
+  });
+}
+
+/** Drop frames whose flow or step no longer exists (the bot's files changed since). */
+function reconcile(bot: Bot, s: ConversationState, t: Turn) {
+  s.stack = s.stack.filter((f) => {
+    const flow = bot.flows[f.flowId];
+    if (!flow) {
+      t.event('flow_dropped', { flow: f.flowId, reason: 'flow no longer exists' });
+      return false;
+    }
+    if (flow.steps[f.pc]?.id !== f.stepId) {
+      const idx = flow.stepIndex[f.stepId];
+      if (idx === undefined) {
+        t.event('flow_dropped', { flow: f.flowId, reason: `step ${f.stepId} no longer exists` });
+        return false;
+      }
+      f.pc = idx;
+    }
+    return true;
+  });
+}
+
+export function interpret(bot: Bot, state: ConversationState, input: Input, ctx: Context): TurnResult {
+  const s = JSON.parse(JSON.stringify(state)) as ConversationState;
+  const t = new Turn(bot, s, ctx);
+  reconcile(bot, s, t);
+  try {
+    if (input.type === 'start') t.start();
+    else if (input.type === 'message') t.message(input.text, input.payload, input.nlu);
+    else t.actionResult(input);
+  } catch (e) {
+    if (!(e instanceof RunawayFlowError)) throw e;
+    t.event('flow_error', { flow: e.flowId, code: e.code, message: e.message });
+    t.abandonAll('error');
+    t.sayKey('action_error');
+    t.offerHandoff('flow_error');
+  }
+  return { state: s, events: t.events, effects: t.effects };
+}

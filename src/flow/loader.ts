@@ -1,0 +1,240 @@
+/**
+ * Load a bot folder: bot.yaml, its flows and its knowledge articles.
+ * Returns the compiled bot (when there are no errors) and every problem found.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { botFileSchema } from './schema';
+import type { Bot, Flow, IntentTarget } from './model';
+import { BUILTIN_NAMES } from './model';
+import { BotValidationError, hasErrors, sortProblems, type Problem } from './problems';
+import { parseYaml, posAt } from './yaml';
+import { zodProblems } from './zod-problems';
+import { compileFlow } from './compile';
+import { DEFAULT_MESSAGES, MESSAGE_KEYS, normalizeMessages } from './messages';
+import { loadArticles } from '../knowledge/loader';
+import { validateBot } from './validate';
+
+export const BOT_FILE = 'bot.yaml';
+
+export interface LoadResult {
+  bot: Bot | null;
+  problems: Problem[];
+}
+
+function readText(file: string, problems: Problem[]): string | null {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    problems.push({ severity: 'error', code: 'unreadable_file', message: `cannot read file: ${(e as Error).message}`, file, line: 1, col: 1 });
+    return null;
+  }
+}
+
+export function loadBot(botDirInput: string): LoadResult {
+  const problems: Problem[] = [];
+  const botDir = path.resolve(botDirInput);
+  let botFile = path.join(botDir, BOT_FILE);
+  if (!fs.existsSync(botFile) && fs.existsSync(path.join(botDir, 'bot.yml'))) botFile = path.join(botDir, 'bot.yml');
+  if (!fs.existsSync(botFile)) {
+    problems.push({
+      severity: 'error',
+      code: 'bot_file_missing',
+      message: `no ${BOT_FILE} in ${botDir}`,
+      hint: 'pass the folder of a bot (e.g. bots/acme) or create bot.yaml there; see docs/flows.md',
+      file: botFile,
+      line: 1,
+      col: 1,
+    });
+    return { bot: null, problems };
+  }
+  const text = readText(botFile, problems);
+  if (text === null) return { bot: null, problems };
+  const y = parseYaml(botFile, text, problems);
+  if (!y.doc) return { bot: null, problems };
+  const parsed = botFileSchema.safeParse(y.data ?? {});
+  if (!parsed.success) {
+    problems.push(...zodProblems(y, parsed.error));
+    return { bot: null, problems };
+  }
+  const cfg = parsed.data;
+  const id = cfg.id ?? path.basename(botDir);
+  const root = path.resolve(botDir, '..', '..');
+  const flowsDir = cfg.flows ? path.resolve(botDir, cfg.flows) : path.join(root, 'flows', id);
+  const knowledgeDir = cfg.knowledge ? path.resolve(botDir, cfg.knowledge) : path.join(root, 'knowledge', id);
+  const testsDir = cfg.tests ? path.resolve(botDir, cfg.tests) : path.join(botDir, 'tests');
+  let actionsModule: string | undefined;
+  if (cfg.actions) {
+    actionsModule = path.resolve(botDir, cfg.actions);
+    if (!fs.existsSync(actionsModule)) {
+      const pos = posAt(y, ['actions']);
+      problems.push({
+        severity: 'error',
+        code: 'actions_missing',
+        message: `actions module ${cfg.actions} does not exist`,
+        hint: 'give the path of a .ts or .js file relative to bot.yaml',
+        file: botFile,
+        line: pos.line,
+        col: pos.col,
+      });
+      actionsModule = undefined;
+    }
+  }
+  for (const key of Object.keys(cfg.messages ?? {})) {
+    if (!MESSAGE_KEYS.includes(key)) {
+      const pos = posAt(y, ['messages', key]);
+      problems.push({
+        severity: 'error',
+        code: 'unknown_message',
+        message: `"${key}" is not a bot message`,
+        hint: `known messages: ${MESSAGE_KEYS.join(', ')}`,
+        file: botFile,
+        line: pos.line,
+        col: pos.col,
+      });
+    }
+  }
+  if (!fs.existsSync(flowsDir)) {
+    const pos = posAt(y, cfg.flows ? ['flows'] : []);
+    problems.push({
+      severity: 'error',
+      code: 'flows_dir_missing',
+      message: `flows folder ${path.relative(process.cwd(), flowsDir) || flowsDir} does not exist`,
+      hint: `create it, or set "flows:" in ${BOT_FILE} to the folder that holds this bot's flows`,
+      file: botFile,
+      line: pos.line,
+      col: pos.col,
+    });
+  }
+
+  // Flows
+  const flows: Record<string, Flow> = {};
+  const flowFiles = fs.existsSync(flowsDir)
+    ? fs
+        .readdirSync(flowsDir)
+        .filter((f) => /\.ya?ml$/i.test(f))
+        .sort()
+    : [];
+  for (const f of flowFiles) {
+    const file = path.join(flowsDir, f);
+    const t = readText(file, problems);
+    if (t === null) continue;
+    const fy = parseYaml(file, t, problems);
+    if (!fy.doc) continue;
+    const flow = compileFlow({ y: fy, flowId: f.replace(/\.ya?ml$/i, ''), problems }, fy.data, f.replace(/\.ya?ml$/i, ''));
+    if (!flow) continue;
+    if (flows[flow.id]) {
+      problems.push({
+        severity: 'error',
+        code: 'duplicate_flow_id',
+        message: `flow id "${flow.id}" is also used by ${path.basename(flows[flow.id].file)}`,
+        hint: 'flow ids must be unique within a bot; rename one (the id defaults to the file name)',
+        file,
+        line: flow.pos.line,
+        col: flow.pos.col,
+        flow: flow.id,
+      });
+      continue;
+    }
+    flows[flow.id] = flow;
+  }
+
+  // Knowledge
+  const articleList = loadArticles(knowledgeDir, problems, { askFeedback: cfg.answers.askFeedback });
+  const articles: Bot['articles'] = {};
+  for (const a of articleList) {
+    if (articles[a.id]) {
+      problems.push({
+        severity: 'error',
+        code: 'duplicate_article_id',
+        message: `article id "${a.id}" is also used by ${path.basename(articles[a.id].file)}`,
+        hint: 'article ids must be unique; rename one (the id defaults to the file name)',
+        file: a.file,
+        line: a.pos.line,
+        col: a.pos.col,
+      });
+      continue;
+    }
+    articles[a.id] = a;
+  }
+
+  // Intents, payloads, keywords
+  const intents: Record<string, IntentTarget> = {};
+  const titles: Record<string, string> = {};
+  for (const name of BUILTIN_NAMES) {
+    intents[`builtin.${name}`] = { kind: 'builtin', name };
+    titles[`builtin.${name}`] = name === 'human' ? 'Talk to a person' : name;
+  }
+  const payloads: Record<string, string> = {};
+  const keywords: Record<string, string> = {};
+  for (const flow of Object.values(flows)) {
+    const existing = intents[flow.intent];
+    if (existing && existing.kind !== 'builtin') {
+      problems.push({
+        severity: 'error',
+        code: 'duplicate_intent',
+        message: `intent "${flow.intent}" already starts flow "${existing.kind === 'flow' ? existing.flowId : ''}"`,
+        hint: 'each intent starts one flow; give this flow another trigger intent',
+        file: flow.file,
+        line: flow.pos.line,
+        col: flow.pos.col,
+        flow: flow.id,
+      });
+      continue;
+    }
+    intents[flow.intent] = { kind: 'flow', flowId: flow.id };
+    titles[flow.intent] = flow.title;
+    for (const p of flow.payloads) payloads[p] = flow.intent;
+    for (const k of flow.keywords) keywords[k.toLowerCase().trim()] = flow.intent;
+  }
+  for (const a of Object.values(articles)) {
+    intents[a.intent] = { kind: 'article', articleId: a.id };
+    titles[a.intent] = a.title;
+  }
+
+  const messages: Bot['messages'] = { ...DEFAULT_MESSAGES };
+  for (const [k, v] of Object.entries(cfg.messages ?? {})) messages[k] = normalizeMessages(v as never);
+
+  const knownVars = new Set<string>();
+  for (const flow of Object.values(flows))
+    for (const s of flow.steps) {
+      if (s.kind === 'set') s.assignments.forEach((a) => knownVars.add(a.name));
+      if (s.kind === 'call' && s.result) knownVars.add(s.result);
+    }
+
+  const bot: Bot = {
+    id,
+    name: cfg.name,
+    language: cfg.language,
+    dir: botDir,
+    flowsDir,
+    knowledgeDir,
+    testsDir,
+    actionsModule,
+    welcomeFlow: cfg.welcomeFlow,
+    profileFields: ['id', 'name', 'email', 'phone', ...(cfg.profile ?? [])],
+    config: { nlu: cfg.nlu, fallback: cfg.fallback, handoff: cfg.handoff, answers: cfg.answers },
+    messages,
+    flows,
+    articles,
+    intents,
+    payloads,
+    keywords,
+    titles,
+    knownVars: [...knownVars].sort(),
+  };
+  if (cfg.welcomeFlow && !flows[cfg.welcomeFlow]) {
+    const pos = posAt(y, ['welcomeFlow']);
+    problems.push({ severity: 'error', code: 'unknown_flow', message: `welcomeFlow "${cfg.welcomeFlow}" does not exist`, hint: `flows: ${Object.keys(flows).join(', ')}`, file: botFile, line: pos.line, col: pos.col });
+  }
+  validateBot(bot, problems, { botFile });
+  const sorted = sortProblems(problems);
+  return { bot: hasErrors(sorted) ? null : bot, problems: sorted };
+}
+
+/** Load a bot or throw BotValidationError with every problem (the server refuses to start this way). */
+export function loadBotOrThrow(botDir: string): { bot: Bot; warnings: Problem[] } {
+  const r = loadBot(botDir);
+  if (!r.bot) throw new BotValidationError(r.problems, process.cwd());
+  return { bot: r.bot, warnings: r.problems };
+}

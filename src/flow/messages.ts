@@ -1,0 +1,81 @@
+/** Normalising authored messages and the bot's default wording. */
+import type { Button, MessageTemplate } from './model';
+
+type RawButton = string | { title: string; payload?: string; url?: string };
+type RawMessage =
+  | string
+  | {
+      text?: string;
+      quickReplies?: RawButton[];
+      buttons?: RawButton[];
+      image?: string | { url: string; alt?: string };
+      cards?: { title: string; subtitle?: string; image?: string; url?: string; buttons?: RawButton[] }[];
+      links?: { title: string; url: string }[];
+    };
+
+export function normalizeButton(b: RawButton): Button {
+  return typeof b === 'string' ? { title: b } : { ...b };
+}
+
+export function normalizeMessages(raw: RawMessage | RawMessage[] | undefined): MessageTemplate[] {
+  if (raw === undefined) return [];
+  const list = Array.isArray(raw) ? raw : [raw];
+  return list.map((m) => {
+    if (typeof m === 'string') return { text: m };
+    const out: MessageTemplate = {};
+    if (m.text !== undefined) out.text = m.text;
+    if (m.quickReplies) out.quickReplies = m.quickReplies.map(normalizeButton);
+    if (m.buttons) out.buttons = m.buttons.map(normalizeButton);
+    if (m.image) out.image = typeof m.image === 'string' ? { url: m.image } : { ...m.image };
+    if (m.cards) out.cards = m.cards.map((c) => ({ ...c, buttons: c.buttons?.map(normalizeButton) }));
+    if (m.links) out.links = m.links.map((l) => ({ ...l }));
+    return out;
+  });
+}
+
+/** Every template string inside a message (text, button titles, card texts), for static checks. */
+export function messageTexts(m: MessageTemplate): string[] {
+  const out: string[] = [];
+  if (m.text) out.push(m.text);
+  for (const b of [...(m.quickReplies ?? []), ...(m.buttons ?? [])]) out.push(b.title);
+  for (const c of m.cards ?? []) {
+    out.push(c.title);
+    if (c.subtitle) out.push(c.subtitle);
+    for (const b of c.buttons ?? []) out.push(b.title);
+  }
+  return out;
+}
+
+const YES_NO = [{ title: 'Yes' }, { title: 'No' }];
+
+/** The bot's own wording. Every key can be overridden in bot.yaml under `messages:`. */
+export const DEFAULT_MESSAGES: Record<string, MessageTemplate[]> = {
+  welcome: [{ text: "Hi! I'm the {{bot.name}} assistant. Ask me a question, or pick a topic below." }],
+  greeting: [{ text: 'Hi! How can I help you today?' }],
+  thanks: [{ text: "You're welcome! Is there anything else I can help with?" }],
+  goodbye: [{ text: 'Goodbye! You can message us here any time — this conversation will be waiting.' }],
+  restart: [{ text: "OK, let's start over. What can I help you with?" }],
+  cancel: [{ text: "OK, I've stopped that. Is there anything else I can help with?" }],
+  cancel_nothing: [{ text: "There's nothing in progress to cancel. What can I help you with?" }],
+  fallback: [{ text: "I'm not sure I understood that." }],
+  fallback_suggestions: [{ text: 'Did you mean one of these?' }],
+  fallback_rephrase: [{ text: 'Could you say it another way? You can also ask for a person at any time.' }],
+  disambiguation: [{ text: 'Did you mean one of these?' }],
+  offer_handoff: [
+    { text: "I'm sorry, I'm having trouble helping with this. Would you like me to connect you with a person?", quickReplies: YES_NO },
+  ],
+  handoff: [
+    { text: "I'm connecting you with a person from our team. They'll reply right here — you can leave and come back at any time." },
+  ],
+  handoff_declined: [{ text: 'No problem. What else can I help you with?' }],
+  handed_off: [{ text: "A person from our team will reply here soon. You don't need to stay on this page." }],
+  feedback_question: [{ text: 'Did that answer your question?', quickReplies: YES_NO }],
+  feedback_yes: [{ text: 'Great, glad I could help!' }],
+  feedback_no: [{ text: "Sorry that didn't help. Would you like me to connect you with a person?", quickReplies: YES_NO }],
+  action_error: [{ text: 'Sorry, something went wrong on our side.' }],
+  max_attempts: [{ text: "Sorry, I still couldn't understand that." }],
+  resume: [{ text: "Now, back to where we were." }],
+  ended: [{ text: 'Is there anything else I can help you with?' }],
+};
+
+export const MESSAGE_KEYS = Object.keys(DEFAULT_MESSAGES);

@@ -1,0 +1,151 @@
+/**
+ * The compiled, validated bot: plain data the pure interpreter runs.
+ * Produced by `loader.ts` + `compile.ts`; never mutated after loading.
+ */
+import type { SlotType } from './slot-types';
+import type { Expr } from './expressions';
+import type { Outcome } from './schema';
+import type { JsonValue } from '../util/json';
+
+export interface SourcePos {
+  file: string;
+  line: number;
+  col: number;
+}
+
+export interface Button {
+  title: string;
+  payload?: string;
+  url?: string;
+}
+export interface Card {
+  title: string;
+  subtitle?: string;
+  image?: string;
+  url?: string;
+  buttons?: Button[];
+}
+/** A channel-neutral message template (texts are Handlebars sources until rendered). */
+export interface MessageTemplate {
+  text?: string;
+  quickReplies?: Button[];
+  buttons?: Button[];
+  image?: { url: string; alt?: string };
+  cards?: Card[];
+  links?: { title: string; url: string }[];
+}
+
+export type SlotDef = SlotType & {
+  name: string;
+  prompt: MessageTemplate[];
+  reprompt?: MessageTemplate[];
+  maxAttempts: number;
+  /** Step id to continue at when attempts run out; undefined = offer a person. */
+  onMaxAttempts?: string;
+  fromTrigger: boolean;
+  pos: SourcePos;
+};
+
+interface StepBase {
+  /** Stable id: author-given, or derived from the step's path in the file (e.g. `steps[2].then[0]`). */
+  id: string;
+  pos: SourcePos;
+}
+export type Step =
+  | (StepBase & { kind: 'say'; messages: MessageTemplate[] })
+  | (StepBase & {
+      kind: 'collect';
+      slot: string;
+      prompt?: MessageTemplate[];
+      reprompt?: MessageTemplate[];
+      digressions: boolean;
+    })
+  /** Jump to `target` when `cond` is false (compiled form of if/then/else). */
+  | (StepBase & { kind: 'branch'; source: string; cond: Expr; whenFalse: number; negate?: false })
+  | (StepBase & { kind: 'jump'; target: number })
+  | (StepBase & { kind: 'set'; assignments: { name: string; source: string; expr: Expr | null; literal?: JsonValue }[] })
+  | (StepBase & {
+      kind: 'call';
+      action: string;
+      args: { name: string; source: string; expr: Expr | null; literal?: JsonValue }[];
+      result?: string;
+      timeoutMs: number;
+      /** Index to continue at when the action fails; -1 = offer a person. */
+      onError: number;
+    })
+  | (StepBase & { kind: 'flow'; flow: string })
+  | (StepBase & { kind: 'handoff'; reason: string; queue?: string; messages?: MessageTemplate[] })
+  | (StepBase & { kind: 'end'; outcome: Outcome })
+  /** Implicit end of a flow's step list: return to the calling flow, or finish. */
+  | (StepBase & { kind: 'return' });
+
+export interface Flow {
+  id: string;
+  title: string;
+  description?: string;
+  intent: string;
+  examples: string[];
+  keywords: string[];
+  payloads: string[];
+  slots: Record<string, SlotDef>;
+  steps: Step[];
+  stepIndex: Record<string, number>;
+  file: string;
+  pos: SourcePos;
+}
+
+export interface Article {
+  id: string;
+  title: string;
+  intent: string;
+  questions: string[];
+  tags: string[];
+  link?: string;
+  body: string;
+  askFeedback: boolean;
+  file: string;
+  pos: SourcePos;
+}
+
+export type IntentTarget =
+  | { kind: 'flow'; flowId: string }
+  | { kind: 'article'; articleId: string }
+  | { kind: 'builtin'; name: BuiltinName };
+
+export const BUILTIN_NAMES = ['greeting', 'thanks', 'goodbye', 'human', 'restart', 'cancel'] as const;
+export type BuiltinName = (typeof BUILTIN_NAMES)[number];
+
+export interface BotConfig {
+  nlu: { threshold: number; ambiguityMargin: number; digressionThreshold: number; suggestions: number; suggestionThreshold: number };
+  fallback: { offerHandoffAfter: number };
+  handoff: { queue: string };
+  answers: { askFeedback: boolean };
+}
+
+export interface Bot {
+  id: string;
+  name: string;
+  language: string;
+  dir: string;
+  flowsDir: string;
+  knowledgeDir: string;
+  testsDir: string;
+  actionsModule?: string;
+  welcomeFlow?: string;
+  profileFields: string[];
+  config: BotConfig;
+  /** Bot-wide messages (fallback, handoff, …) as templates, defaults merged in. */
+  messages: Record<string, MessageTemplate[]>;
+  flows: Record<string, Flow>;
+  articles: Record<string, Article>;
+  /** intent name -> what it triggers */
+  intents: Record<string, IntentTarget>;
+  /** exact payload -> intent name */
+  payloads: Record<string, string>;
+  /** lower-cased keyword/phrase -> intent name */
+  keywords: Record<string, string>;
+  /** Human title of an intent (used in suggestions and "Did you mean…?"). */
+  titles: Record<string, string>;
+  /** Variables assigned anywhere (set steps and action results), for template checks. */
+  knownVars: string[];
+}

@@ -1,0 +1,187 @@
+/**
+ * The authoring format, as zod schemas. These describe what an author writes in
+ * YAML; `compile.ts` turns a parsed flow into the flat program the interpreter runs.
+ * Step objects are validated one kind at a time (see `STEP_KINDS`), so an unknown
+ * or misspelt step kind gets its own clear error instead of a union mismatch.
+ */
+import { z } from 'zod';
+
+const id = z
+  .string()
+  .min(1)
+  .max(100)
+  .regex(/^[A-Za-z][A-Za-z0-9_.-]*$/, 'use letters, digits, "_", "-" or "." and start with a letter');
+
+export const buttonSchema = z.union([
+  z.string().min(1),
+  z.strictObject({
+    title: z.string().min(1),
+    payload: z.string().min(1).optional(),
+    url: z.string().url().optional(),
+  }),
+]);
+
+export const cardSchema = z.strictObject({
+  title: z.string().min(1),
+  subtitle: z.string().optional(),
+  image: z.string().optional(),
+  url: z.string().optional(),
+  buttons: z.array(buttonSchema).optional(),
+});
+
+export const messageObjectSchema = z.strictObject({
+  text: z.string().optional(),
+  quickReplies: z.array(buttonSchema).optional(),
+  buttons: z.array(buttonSchema).optional(),
+  image: z.union([z.string(), z.strictObject({ url: z.string(), alt: z.string().optional() })]).optional(),
+  cards: z.array(cardSchema).optional(),
+  links: z.array(z.strictObject({ title: z.string(), url: z.string() })).optional(),
+});
+
+export const messageSchema = z.union([z.string(), messageObjectSchema]);
+/** `say:` takes one message or a list of messages. */
+export const saySchema = z.union([messageSchema, z.array(messageSchema).min(1)]);
+
+const choiceOption = z.union([
+  z.string().min(1),
+  z.strictObject({
+    value: z.string().min(1),
+    title: z.string().optional(),
+    synonyms: z.array(z.string().min(1)).optional(),
+  }),
+]);
+
+const slotCommon = {
+  prompt: saySchema,
+  reprompt: saySchema.optional(),
+  maxAttempts: z.number().int().min(1).max(10).optional(),
+  onMaxAttempts: z.string().optional(),
+  fromTrigger: z.boolean().optional(),
+  description: z.string().optional(),
+};
+
+export const slotSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('text'), minLength: z.number().int().min(0).optional(), maxLength: z.number().int().min(1).optional(), ...slotCommon }),
+  z.strictObject({ type: z.literal('number'), min: z.number().optional(), max: z.number().optional(), ...slotCommon }),
+  z.strictObject({ type: z.literal('integer'), min: z.number().optional(), max: z.number().optional(), ...slotCommon }),
+  z.strictObject({ type: z.literal('email'), ...slotCommon }),
+  z.strictObject({ type: z.literal('phone'), ...slotCommon }),
+  z.strictObject({ type: z.literal('date'), past: z.boolean().optional(), future: z.boolean().optional(), ...slotCommon }),
+  z.strictObject({ type: z.literal('yes_no'), ...slotCommon }),
+  z.strictObject({ type: z.literal('choice'), options: z.array(choiceOption).min(1), ...slotCommon }),
+  z.strictObject({
+    type: z.literal('pattern'),
+    pattern: z.string().min(1),
+    flags: z.string().regex(/^[imsu]*$/, 'allowed regex flags are i, m, s and u').optional(),
+    normalize: z.enum(['upper', 'lower', 'none']).optional(),
+    ...slotCommon,
+  }),
+]);
+
+export const triggerSchema = z.strictObject({
+  intent: id.optional(),
+  examples: z.array(z.string().min(1)).optional(),
+  keywords: z.array(z.string().min(1)).optional(),
+  payloads: z.array(z.string().min(1)).optional(),
+});
+
+export const OUTCOMES = ['resolved', 'handed_off', 'abandoned', 'cancelled', 'unresolved'] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+/** A `then:`/`else:`/`onError:` target: a step id to jump to, or a nested list of steps. */
+const target = z.union([z.string().min(1), z.array(z.unknown())]);
+const common = { id: id.optional(), digressions: z.boolean().optional() };
+const literal = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+
+export const STEP_SCHEMAS = {
+  say: z.strictObject({ ...common, say: saySchema }),
+  collect: z.strictObject({ ...common, collect: id, prompt: saySchema.optional(), reprompt: saySchema.optional() }),
+  if: z.strictObject({ ...common, if: z.string().min(1), then: target, else: target.optional() }),
+  set: z.strictObject({ ...common, set: z.record(id, z.union([literal, z.array(z.unknown()), z.record(z.string(), z.unknown())])) }),
+  call: z.strictObject({
+    ...common,
+    call: id,
+    args: z.record(z.string(), z.union([literal, z.array(z.unknown()), z.record(z.string(), z.unknown())])).optional(),
+    result: id.optional(),
+    timeout: z.number().int().min(10).max(120000).optional(),
+    onError: target.optional(),
+  }),
+  flow: z.strictObject({ ...common, flow: id }),
+  goto: z.strictObject({ ...common, goto: z.string().min(1) }),
+  handoff: z.strictObject({
+    ...common,
+    handoff: z.union([
+      z.literal(true),
+      z.strictObject({ reason: z.string().min(1).optional(), queue: z.string().min(1).optional(), say: saySchema.optional() }),
+    ]),
+  }),
+  end: z.strictObject({ ...common, end: z.enum(OUTCOMES) }),
+} as const;
+export type StepKind = keyof typeof STEP_SCHEMAS;
+export const STEP_KINDS = Object.keys(STEP_SCHEMAS) as StepKind[];
+
+export const flowFileSchema = z.strictObject({
+  id: id.optional(),
+  title: z.string().min(1).optional(),
+  description: z.string().optional(),
+  trigger: triggerSchema.optional(),
+  slots: z.record(id, z.unknown()).optional(),
+  steps: z.array(z.unknown()).min(1),
+  /** Digressions are allowed by default in every collect step; `false` switches them off for the whole flow. */
+  digressions: z.boolean().optional(),
+});
+
+export const articleFrontMatterSchema = z.strictObject({
+  id: id.optional(),
+  title: z.string().min(1),
+  questions: z.array(z.string().min(1)),
+  tags: z.array(z.string()).optional(),
+  link: z.string().optional(),
+  askFeedback: z.boolean().optional(),
+});
+
+export const botFileSchema = z.strictObject({
+  id: id.optional(),
+  name: z.string().min(1),
+  language: z.string().min(2).max(5).default('en'),
+  description: z.string().optional(),
+  flows: z.string().optional(),
+  knowledge: z.string().optional(),
+  tests: z.string().optional(),
+  actions: z.string().optional(),
+  welcomeFlow: id.optional(),
+  profile: z.array(id).optional(),
+  nlu: z
+    .strictObject({
+      /** Minimum confidence to act on an intent; below it the bot says it is not sure. */
+      threshold: z.number().min(0).max(1).default(0.65),
+      /** If the second-best intent is within this margin of the best, the bot asks which one was meant. */
+      ambiguityMargin: z.number().min(0).max(1).default(0.1),
+      /** Minimum confidence for leaving a question half-way to handle another topic. */
+      digressionThreshold: z.number().min(0).max(1).default(0.8),
+      /** Number of suggestions offered when the bot is not sure. */
+      suggestions: z.number().int().min(0).max(5).default(3),
+      /** Minimum confidence for an intent to be offered as a suggestion. */
+      suggestionThreshold: z.number().min(0).max(1).default(0.2),
+    })
+    .prefault({}),
+  fallback: z
+    .strictObject({
+      /** After this many misunderstandings in a row the bot offers a person. */
+      offerHandoffAfter: z.number().int().min(1).max(10).default(2),
+    })
+    .prefault({}),
+  handoff: z
+    .strictObject({
+      queue: z.string().min(1).default('general'),
+    })
+    .prefault({}),
+  answers: z
+    .strictObject({
+      /** Ask "Did that help?" after a knowledge answer and record the reply as feedback. */
+      askFeedback: z.boolean().default(true),
+    })
+    .prefault({}),
+  messages: z.record(z.string(), saySchema).optional(),
+});
+export type BotFile = z.infer<typeof botFileSchema>;

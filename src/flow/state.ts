@@ -1,0 +1,74 @@
+/**
+ * Conversation state: plain JSON, versioned. The store keeps it as the snapshot next
+ * to the append-only event log.
+ */
+import type { JsonValue } from '../util/json';
+
+export const STATE_VERSION = 1;
+
+export interface Frame {
+  flowId: string;
+  /** Index of the current step, with its id so a changed flow file can be detected. */
+  pc: number;
+  stepId: string;
+  /** How this flow was entered: main (by intent), sub (called by a `flow:` step; returns to its caller) or digression (interrupting another flow, which resumes after it). */
+  kind: 'main' | 'sub' | 'digression';
+  /** What the frame is waiting for; null while running. */
+  waiting: null | 'collect' | 'action';
+  attempts: number;
+  /** The id of the action call this frame waits for. */
+  requestId?: string;
+}
+
+export type Pending =
+  | { kind: 'handoff_offer'; reason: string }
+  | { kind: 'feedback'; articleId: string }
+  | { kind: 'choose'; options: { title: string; intent: string }[] };
+
+export interface ConversationState {
+  v: typeof STATE_VERSION;
+  status: 'active' | 'handed_off';
+  stack: Frame[];
+  slots: Record<string, JsonValue>;
+  vars: Record<string, JsonValue>;
+  profile: Record<string, JsonValue>;
+  /** Misunderstandings in a row. */
+  fallbacks: number;
+  pending: Pending | null;
+  handoff: null | { reason: string; queue: string; at: string; acknowledged: boolean };
+  lastIntent: null | { intent: string; confidence: number };
+  turns: number;
+  channel: string;
+}
+
+export function initialState(opts: { channel?: string; profile?: Record<string, JsonValue> } = {}): ConversationState {
+  return {
+    v: STATE_VERSION,
+    status: 'active',
+    stack: [],
+    slots: {},
+    vars: {},
+    profile: opts.profile ?? {},
+    fallbacks: 0,
+    pending: null,
+    handoff: null,
+    lastIntent: null,
+    turns: 0,
+    channel: opts.channel ?? 'api',
+  };
+}
+
+export class StateVersionError extends Error {
+  readonly code = 'state_version';
+  readonly retryable = false;
+  constructor(found: unknown) {
+    super(`conversation state has version ${String(found)}, this Baton understands version ${STATE_VERSION}; upgrade Baton or migrate the data`);
+  }
+}
+
+/** Parse a stored snapshot, checking its version. */
+export function readState(json: unknown): ConversationState {
+  const s = json as Partial<ConversationState> | null;
+  if (!s || typeof s !== 'object' || s.v !== STATE_VERSION) throw new StateVersionError(s && (s as { v?: unknown }).v);
+  return s as ConversationState;
+}

@@ -1,0 +1,23 @@
+export type {
+  CommitInput,
+  CommitResult,
+  ConversationRecord,
+  ConversationStore,
+  CreateInput,
+  EventsOptions,
+  ListOptions,
+  NewEvent,
+  StoredEvent,
+  StoreErrorCode,
+} from './port';
+export {
+  ConversationExistsError,
+  ConversationNotFoundError,
+  DuplicateIdempotencyKeyError,
+  StaleVersionError,
+  StoreClosedError,
+  StoreError,
+} from './port';
+export { MemoryStore } from './memory';
+export { SqliteStore, SQLITE_SCHEMA_VERSION } from './sqlite';
+export type { SqliteStoreOptions } from './sqlite';

@@ -1,0 +1,349 @@
+/**
+ * SQLite ConversationStore (better-sqlite3).
+ *
+ * - WAL journal, synchronous=NORMAL (a commit is durable against process crashes; a power loss
+ *   can lose the last few commits but never corrupts the database), busy_timeout=5000 ms,
+ *   foreign keys on.
+ * - Several processes may open the same file. Every write runs in a `BEGIN IMMEDIATE`
+ *   transaction, so writers queue on SQLite's write lock (waiting up to busy_timeout) instead of
+ *   failing with SQLITE_BUSY on a read-to-write lock upgrade; the optimistic version check inside
+ *   the transaction (`UPDATE … WHERE id = ? AND version = ?`, then `changes`) decides who wins.
+ * - State, event data and idempotency values are stored as JSON text; see port.ts for the JSON
+ *   round-trip rules and timestamp format shared with MemoryStore.
+ * - Schema is versioned with `PRAGMA user_version`; migrations run once, in an immediate
+ *   transaction, and are safe to race from several processes.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { JsonValue } from '../util/json';
+import {
+  CommitInput,
+  CommitResult,
+  ConversationExistsError,
+  ConversationNotFoundError,
+  ConversationRecord,
+  ConversationStore,
+  CreateInput,
+  DuplicateIdempotencyKeyError,
+  EVENTS_DEFAULT_LIMIT,
+  EVENTS_MAX_LIMIT,
+  EventsOptions,
+  LIST_DEFAULT_LIMIT,
+  LIST_MAX_LIMIT,
+  ListOptions,
+  PreparedCommit,
+  PreparedCreate,
+  PreparedEvent,
+  StaleVersionError,
+  StoreClosedError,
+  StoredEvent,
+  assertNonEmptyString,
+  prepareCommit,
+  prepareCreate,
+  resolveAfterSeq,
+  resolveLimit,
+  resolveTypes,
+} from './port';
+
+export interface SqliteStoreOptions {
+  /** Path of the database file (its parent directory is created if missing), or ':memory:'. */
+  filename: string;
+}
+
+type Db = Database.Database;
+type Stmt = Database.Statement;
+
+/** Migration i brings the schema from user_version i to i + 1. Never edit a shipped migration; append. */
+const MIGRATIONS: ReadonlyArray<(db: Db) => void> = [
+  (db) => {
+    db.exec(`
+      CREATE TABLE IF NOT EXISTS conversations (
+        id          TEXT    NOT NULL PRIMARY KEY,
+        bot_id      TEXT    NOT NULL,
+        version     INTEGER NOT NULL CHECK (version >= 1),
+        state       TEXT    NOT NULL, -- JSON object
+        created_at  TEXT    NOT NULL, -- ISO-8601 UTC (toISOString form), sorts as text
+        updated_at  TEXT    NOT NULL
+      ) STRICT;
+      CREATE INDEX IF NOT EXISTS conversations_by_updated
+        ON conversations (updated_at DESC, id ASC);
+      CREATE INDEX IF NOT EXISTS conversations_by_bot_updated
+        ON conversations (bot_id, updated_at DESC, id ASC);
+
+      CREATE TABLE IF NOT EXISTS events (
+        conversation_id TEXT    NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+        seq             INTEGER NOT NULL CHECK (seq >= 1),
+        type            TEXT    NOT NULL,
+        at              TEXT    NOT NULL,
+        data            TEXT    NOT NULL, -- JSON object
+        PRIMARY KEY (conversation_id, seq)
+      ) STRICT;
+
+      CREATE TABLE IF NOT EXISTS idempotency (
+        conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+        key             TEXT NOT NULL,
+        value           TEXT NOT NULL, -- JSON value
+        PRIMARY KEY (conversation_id, key)
+      ) STRICT;
+    `);
+  },
+];
+
+/** The schema version this code writes (PRAGMA user_version). */
+export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
+
+interface ConversationRow {
+  id: string;
+  bot_id: string;
+  version: number;
+  state: string;
+  created_at: string;
+  updated_at: string;
+}
+
+interface EventRow {
+  seq: number;
+  type: string;
+  at: string;
+  data: string;
+}
+
+const CONVERSATION_COLUMNS = 'id, bot_id, version, state, created_at, updated_at';
+
+export class SqliteStore implements ConversationStore {
+  readonly filename: string;
+  private readonly db: Db;
+  private closed = false;
+
+  // Prepared statements, created once.
+  private readonly stmt: {
+    insertConversation: Stmt;
+    selectConversation: Stmt;
+    selectVersion: Stmt;
+    bumpVersion: Stmt;
+    maxSeq: Stmt;
+    insertEvent: Stmt;
+    selectEvents: Stmt;
+    selectEventsOfTypes: Stmt;
+    listAll: Stmt;
+    listByBot: Stmt;
+    selectIdempotency: Stmt;
+    insertIdempotency: Stmt;
+  };
+
+  private readonly createTx: (p: PreparedCreate) => EventRow[];
+  private readonly commitTx: (p: PreparedCommit) => { version: number; events: EventRow[] };
+
+  constructor(opts: SqliteStoreOptions) {
+    if (!opts || typeof opts.filename !== 'string' || opts.filename === '') {
+      throw new TypeError('SqliteStore: opts.filename must be a file path or ":memory:"');
+    }
+    this.filename = opts.filename;
+    if (opts.filename !== ':memory:') {
+      fs.mkdirSync(path.dirname(path.resolve(opts.filename)), { recursive: true });
+    }
+
+    const db = new Database(opts.filename, { timeout: 5000 });
+    try {
+      db.pragma('busy_timeout = 5000');
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = NORMAL');
+      db.pragma('foreign_keys = ON');
+      migrate(db);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+    this.db = db;
+
+    this.stmt = {
+      insertConversation: db.prepare(
+        `INSERT INTO conversations (id, bot_id, version, state, created_at, updated_at)
+         VALUES (?, ?, 1, ?, ?, ?)`,
+      ),
+      selectConversation: db.prepare(`SELECT ${CONVERSATION_COLUMNS} FROM conversations WHERE id = ?`),
+      selectVersion: db.prepare('SELECT version FROM conversations WHERE id = ?').pluck(),
+      bumpVersion: db.prepare(
+        `UPDATE conversations SET version = version + 1, state = ?, updated_at = ?
+         WHERE id = ? AND version = ?`,
+      ),
+      maxSeq: db.prepare('SELECT COALESCE(MAX(seq), 0) FROM events WHERE conversation_id = ?').pluck(),
+      insertEvent: db.prepare('INSERT INTO events (conversation_id, seq, type, at, data) VALUES (?, ?, ?, ?, ?)'),
+      selectEvents: db.prepare(
+        `SELECT seq, type, at, data FROM events
+         WHERE conversation_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
+      ),
+      selectEventsOfTypes: db.prepare(
+        `SELECT seq, type, at, data FROM events
+         WHERE conversation_id = ? AND seq > ? AND type IN (SELECT value FROM json_each(?))
+         ORDER BY seq LIMIT ?`,
+      ),
+      listAll: db.prepare(
+        `SELECT ${CONVERSATION_COLUMNS} FROM conversations ORDER BY updated_at DESC, id ASC LIMIT ?`,
+      ),
+      listByBot: db.prepare(
+        `SELECT ${CONVERSATION_COLUMNS} FROM conversations WHERE bot_id = ?
+         ORDER BY updated_at DESC, id ASC LIMIT ?`,
+      ),
+      selectIdempotency: db.prepare('SELECT value FROM idempotency WHERE conversation_id = ? AND key = ?').pluck(),
+      insertIdempotency: db.prepare('INSERT INTO idempotency (conversation_id, key, value) VALUES (?, ?, ?)'),
+    };
+
+    // Transactions are run with .immediate(): take the write lock up front (see header comment).
+    this.createTx = db.transaction((p: PreparedCreate): EventRow[] => {
+      try {
+        this.stmt.insertConversation.run(p.id, p.botId, p.stateText, p.at, p.at);
+      } catch (err) {
+        if (isConstraint(err, 'SQLITE_CONSTRAINT_PRIMARYKEY')) throw new ConversationExistsError(p.id);
+        throw err;
+      }
+      return this.insertEvents(p.id, 0, p.events);
+    }).immediate;
+
+    this.commitTx = db.transaction((p: PreparedCommit) => {
+      const { id, idempotency } = p;
+      if (idempotency && this.stmt.selectIdempotency.get(id, idempotency.key) !== undefined) {
+        // Only possible if the conversation exists (foreign key), so not-found is still reported first.
+        throw new DuplicateIdempotencyKeyError(id, idempotency.key);
+      }
+      const { changes } = this.stmt.bumpVersion.run(p.stateText, p.at, id, p.expectedVersion);
+      if (changes !== 1) {
+        const actual = this.stmt.selectVersion.get(id) as number | undefined;
+        if (actual === undefined) throw new ConversationNotFoundError(id);
+        throw new StaleVersionError(id, p.expectedVersion, actual);
+      }
+      const lastSeq = this.stmt.maxSeq.get(id) as number;
+      const events = this.insertEvents(id, lastSeq, p.events);
+      if (idempotency) {
+        try {
+          this.stmt.insertIdempotency.run(id, idempotency.key, idempotency.valueText);
+        } catch (err) {
+          if (isConstraint(err, 'SQLITE_CONSTRAINT_PRIMARYKEY')) {
+            throw new DuplicateIdempotencyKeyError(id, idempotency.key);
+          }
+          throw err;
+        }
+      }
+      return { version: p.expectedVersion + 1, events };
+    }).immediate;
+  }
+
+  async create(input: CreateInput): Promise<CommitResult> {
+    this.assertOpen();
+    const p = prepareCreate(input);
+    const rows = this.createTx(p);
+    return { version: 1, events: rows.map((r) => toStoredEvent(p.id, r)) };
+  }
+
+  async load(id: string): Promise<ConversationRecord | null> {
+    this.assertOpen();
+    assertNonEmptyString(id, 'id');
+    const row = this.stmt.selectConversation.get(id) as ConversationRow | undefined;
+    return row ? toRecord(row) : null;
+  }
+
+  async commit(input: CommitInput): Promise<CommitResult> {
+    this.assertOpen();
+    const p = prepareCommit(input);
+    const { version, events } = this.commitTx(p);
+    return { version, events: events.map((r) => toStoredEvent(p.id, r)) };
+  }
+
+  async events(id: string, opts: EventsOptions = {}): Promise<StoredEvent[]> {
+    this.assertOpen();
+    assertNonEmptyString(id, 'id');
+    const afterSeq = resolveAfterSeq(opts.afterSeq);
+    const limit = resolveLimit(opts.limit, EVENTS_DEFAULT_LIMIT, EVENTS_MAX_LIMIT);
+    const types = resolveTypes(opts.types);
+    if (types?.length === 0) return [];
+    const rows = (
+      types
+        ? this.stmt.selectEventsOfTypes.all(id, afterSeq, JSON.stringify(types), limit)
+        : this.stmt.selectEvents.all(id, afterSeq, limit)
+    ) as EventRow[];
+    return rows.map((r) => toStoredEvent(id, r));
+  }
+
+  async list(opts: ListOptions = {}): Promise<ConversationRecord[]> {
+    this.assertOpen();
+    if (opts.botId !== undefined) assertNonEmptyString(opts.botId, 'botId');
+    const limit = resolveLimit(opts.limit, LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT);
+    const rows = (
+      opts.botId === undefined ? this.stmt.listAll.all(limit) : this.stmt.listByBot.all(opts.botId, limit)
+    ) as ConversationRow[];
+    return rows.map(toRecord);
+  }
+
+  async getIdempotent(conversationId: string, key: string): Promise<JsonValue | undefined> {
+    this.assertOpen();
+    assertNonEmptyString(conversationId, 'conversationId');
+    assertNonEmptyString(key, 'key');
+    const text = this.stmt.selectIdempotency.get(conversationId, key) as string | undefined;
+    return text === undefined ? undefined : (JSON.parse(text) as JsonValue);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.db.close();
+  }
+
+  /** Insert events with seq lastSeq+1, lastSeq+2, …; must run inside a transaction. */
+  private insertEvents(id: string, lastSeq: number, events: PreparedEvent[]): EventRow[] {
+    const rows: EventRow[] = [];
+    let seq = lastSeq;
+    for (const e of events) {
+      seq += 1;
+      this.stmt.insertEvent.run(id, seq, e.type, e.at, e.dataText);
+      rows.push({ seq, type: e.type, at: e.at, data: e.dataText });
+    }
+    return rows;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new StoreClosedError();
+  }
+}
+
+function migrate(db: Db): void {
+  const target = MIGRATIONS.length;
+  const readVersion = () => db.pragma('user_version', { simple: true }) as number;
+  const check = (current: number) => {
+    if (current > target) {
+      throw new Error(
+        `SqliteStore: database schema version ${current} is newer than this code supports (${target}); ` +
+          `upgrade Baton before opening this database.`,
+      );
+    }
+  };
+  const before = readVersion();
+  check(before);
+  if (before === target) return;
+  db.transaction(() => {
+    // Re-read under the write lock: another process may have migrated meanwhile.
+    const current = readVersion();
+    check(current);
+    for (let v = current; v < target; v++) MIGRATIONS[v](db);
+    db.pragma(`user_version = ${target}`);
+  }).immediate();
+}
+
+function isConstraint(err: unknown, code: string): boolean {
+  return err instanceof Database.SqliteError && err.code === code;
+}
+
+function toStoredEvent(conversationId: string, row: EventRow): StoredEvent {
+  return { seq: row.seq, conversationId, type: row.type, at: row.at, data: JSON.parse(row.data) };
+}
+
+function toRecord(row: ConversationRow): ConversationRecord {
+  return {
+    id: row.id,
+    botId: row.bot_id,
+    version: row.version,
+    state: JSON.parse(row.state),
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
