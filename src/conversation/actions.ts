@@ -46,13 +46,16 @@ export function loadActionsModule(file: string | undefined): Actions {
   if (!file) return {};
   const abs = path.resolve(file);
   let mod: Record<string, unknown>;
-  if (/\.[cm]?ts$/.test(abs)) {
+  try {
+    // Works for .js, and for .ts when a TypeScript loader is already registered (tsx, ts-jest).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    mod = require(abs) as Record<string, unknown>;
+  } catch (e) {
+    if (!(e instanceof SyntaxError) || !/\.[cm]?ts$/.test(abs)) throw e;
+    // Plain Node cannot parse TypeScript: compile it on the fly.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { require: tsRequire } = require('tsx/cjs/api') as { require: (id: string, from: string) => Record<string, unknown> };
     mod = tsRequire(abs, __filename);
-  } else {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    mod = require(abs) as Record<string, unknown>;
   }
   const src = (mod.default && typeof mod.default === 'object' ? { ...(mod.default as object), ...mod } : mod) as Record<string, unknown>;
   const out: Actions = {};

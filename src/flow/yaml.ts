@@ -16,7 +16,7 @@ export interface YamlFile {
 
 export function parseYaml(file: string, text: string, problems: Problem[], lineOffset = 0): YamlFile {
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
   let failed = false;
   for (const err of doc.errors) {
     failed = true;
@@ -24,7 +24,7 @@ export function parseYaml(file: string, text: string, problems: Problem[], lineO
     problems.push({
       severity: 'error',
       code: err.code === 'DUPLICATE_KEY' ? 'duplicate_key' : 'yaml_syntax',
-      message: err.message.split('\n')[0],
+      message: err.message.split('\n')[0].replace(/ at line \d+, column \d+:?\s*$/, ''),
       hint:
         err.code === 'DUPLICATE_KEY'
           ? 'each key may appear once in a mapping; remove or rename one'
