@@ -20,6 +20,7 @@ import type { JsonObject, JsonValue } from '../util/json';
 import { silentLogger, type Logger } from '../util/logger';
 import { runAction, type Actions } from './actions';
 import { KeyedQueue } from './keyed-queue';
+import { entityTypesOf, extractEntities, type Entity } from '../nlu/entities';
 
 export interface IncomingMessage {
   text?: string;
@@ -77,6 +78,7 @@ export class ConversationService {
   private readonly newId: () => string;
   private readonly log: Logger;
   private readonly queue = new KeyedQueue();
+  private readonly entityTypes: ReturnType<typeof entityTypesOf>;
 
   constructor(private readonly opts: ServiceOptions) {
     this.bot = opts.bot;
@@ -86,6 +88,7 @@ export class ConversationService {
     this.clock = opts.clock ?? (() => new Date());
     this.newId = opts.newId ?? randomUUID;
     this.log = opts.logger ?? silentLogger;
+    this.entityTypes = entityTypesOf(opts.bot);
   }
 
   private ctx(conversationId: string): Context {
@@ -145,7 +148,8 @@ export class ConversationService {
   private async understand(text: string): Promise<Understanding | null> {
     if (!text.trim()) return null;
     const c = await this.matcher.classify(text);
-    return { intents: c.intents.map((i) => ({ intent: i.intent, score: i.score })), sentiment: c.sentiment };
+    const entities: Entity[] = extractEntities(this.entityTypes, text, this.clock().toISOString().slice(0, 10));
+    return { intents: c.intents.filter((i) => i.score > 0).map((i) => ({ intent: i.intent, score: i.score })), sentiment: c.sentiment, entities };
   }
 
   private async attempt(conversationId: string, msg: IncomingMessage, nlu: Understanding | null, key: string | undefined): Promise<TurnOutcome> {

@@ -23,6 +23,8 @@ export interface IntentCandidate {
 export interface Understanding {
   intents: IntentCandidate[];
   sentiment?: { score: number; vote: string };
+  /** Entities found in the message (number, email, phone, date, the bot's enums and patterns). */
+  entities?: { entity: string; value: JsonValue; text: string }[];
 }
 
 export type Input =
@@ -537,7 +539,14 @@ class Turn {
     this.s.turns += 1;
     this.event('customer_message', payload ? { text, payload } : { text });
     const top = nlu?.intents?.[0];
-    if (top) this.event('nlu', { intent: top.intent, confidence: top.score, candidates: (nlu!.intents.slice(0, 3) as unknown) as JsonValue[] });
+    if (nlu && (top || nlu.entities?.length))
+      this.event('nlu', {
+        intent: top?.intent ?? null,
+        confidence: top?.score ?? 0,
+        candidates: nlu.intents.slice(0, 3) as unknown as JsonValue[],
+        entities: (nlu.entities ?? []) as unknown as JsonValue[],
+        ...(nlu.sentiment ? { sentiment: nlu.sentiment as unknown as JsonValue } : {}),
+      });
     if (this.s.status === 'handed_off') {
       if (this.s.handoff && !this.s.handoff.acknowledged) {
         this.s.handoff.acknowledged = true;

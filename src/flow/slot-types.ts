@@ -231,7 +231,7 @@ function extractNumber(slot: Extract<SlotType, { type: 'number' | 'integer' }>, 
 // ---------------------------------------------------------------------------------------
 
 const EMAIL_RE =
-  /(?<![\p{L}\p{N}._%+\-])[a-z0-9_%+\-]+(?:\.[a-z0-9_%+\-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}(?![\p{L}\p{N}_\-@]|\.[\p{L}\p{N}])/giu;
+  /(?<![\p{L}\p{N}._%+\-@])[a-z0-9_%+\-]+(?:\.[a-z0-9_%+\-]+)*@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}(?![\p{L}\p{N}_\-@]|\.[\p{L}\p{N}])/giu;
 
 function extractEmail(text: string): ExtractResult {
   const cands = [...text.matchAll(EMAIL_RE)].map((m) => ({ value: m[0].toLowerCase(), matched: m[0] }));
@@ -502,11 +502,11 @@ function extractDate(slot: DateSlot, text: string, mode: 'answer' | 'scan', toda
 type Polarity = 'yes' | 'no' | 'unsure';
 
 const YES_NO_PHRASES: [string, Polarity][] = [
-  // unsure first in spirit: longer phrases win regardless of order, see matchPhrase
+  // At each position the longest phrase wins, so "not sure" is unsure (not "sure") and "no problem" is yes (not "no").
   ['not sure', 'unsure'], ["i'm not sure", 'unsure'], ['im not sure', 'unsure'], ['not certain', 'unsure'], ['unsure', 'unsure'],
   ['maybe', 'unsure'], ['perhaps', 'unsure'], ['possibly', 'unsure'], ['idk', 'unsure'], ['dunno', 'unsure'],
   ["don't know", 'unsure'], ['dont know', 'unsure'], ['do not know', 'unsure'], ['no idea', 'unsure'], ['never mind', 'unsure'],
-  ['nevermind', 'unsure'], ['not yet sure', 'unsure'],
+  ['nevermind', 'unsure'],
   ['yes', 'yes'], ['yeah', 'yes'], ['yea', 'yes'], ['yeh', 'yes'], ['yep', 'yes'], ['yup', 'yes'], ['ya', 'yes'], ['yah', 'yes'],
   ['sure', 'yes'], ['ok', 'yes'], ['okay', 'yes'], ['okey', 'yes'], ['correct', 'yes'], ['right', 'yes'], ['alright', 'yes'],
   ['all right', 'yes'], ['please do', 'yes'], ['of course', 'yes'], ['ofc', 'yes'], ['absolutely', 'yes'], ['definitely', 'yes'],
@@ -656,7 +656,8 @@ function extractChoice(slot: ChoiceSlot, text: string, mode: 'answer' | 'scan'):
   );
   const opts = new Set(kept.map((h) => h.opt));
   if (opts.size !== 1) return NO_VALUE;
-  const h = kept[0];
+  // Report the longest (then first) phrase that matched.
+  const h = kept.reduce((best, k) => (k.to - k.from > best.to - best.from || (k.to - k.from === best.to - best.from && k.from < best.from) ? k : best));
   return ok(h.opt, msg[h.from].start, msg[h.to - 1].end);
 }
 
