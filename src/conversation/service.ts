@@ -107,8 +107,8 @@ export class ConversationService {
     return { conversationId: id, replies: out.replies };
   }
 
-  /** Process one customer message. Serialised per conversation. */
-  send(conversationId: string, msg: IncomingMessage): Promise<TurnOutcome> {
+  /** Process one customer message. Serialised per conversation. An invalid message is a rejection (InvalidMessageError). */
+  async send(conversationId: string, msg: IncomingMessage): Promise<TurnOutcome> {
     const text = (msg.text ?? '').normalize('NFC');
     if (!text.trim() && !msg.payload) throw new InvalidMessageError('a message needs "text" or "payload"');
     if (text.length > MAX_TEXT_LENGTH) throw new InvalidMessageError(`message text is ${text.length} characters; the limit is ${MAX_TEXT_LENGTH}`);
@@ -128,7 +128,12 @@ export class ConversationService {
     const key = msg.clientMessageId ? `msg:${msg.clientMessageId}` : undefined;
     if (key) {
       const prev = await this.store.getIdempotent(conversationId, key);
-      if (prev !== undefined) return { ...(prev as unknown as TurnOutcome), duplicate: true };
+      if (prev !== undefined) {
+        // The stored outcome leaves out the state; answer with the conversation's current one.
+        const rec = await this.store.load(conversationId);
+        if (!rec) throw new ConversationNotFound(conversationId);
+        return { ...(prev as unknown as TurnOutcome), duplicate: true, state: readState(rec.state) };
+      }
     }
     const nlu = await this.understand(msg.text ?? '');
     const maxRetries = this.opts.maxStaleRetries ?? 5;
@@ -177,28 +182,49 @@ export class ConversationService {
     let r = first;
     let v = version;
     let committed = alreadyCommitted;
-    const outcome: TurnOutcome = { conversationId, replies: [], duplicate: false, intent: null, handoff: null, fallback: false, state: r.state };
+    /** The action result `r` was computed from; undefined for the turn's first result. */
+    let resultInput: Input | undefined;
+    let staleRetries = 0;
+    let outcome: TurnOutcome = { conversationId, replies: [], duplicate: false, intent: null, handoff: null, fallback: false, state: r.state };
     for (let round = 0; round < 50; round++) {
       const action = r.effects.find((e): e is Extract<Effect, { type: 'call_action' }> => e.type === 'call_action');
       const sends = r.effects.filter((e): e is Extract<Effect, { type: 'send' }> => e.type === 'send').map((e) => e.message);
       const h = r.effects.find((e): e is Extract<Effect, { type: 'handoff' }> => e.type === 'handoff');
       const routed = r.events.find((e) => e.type === 'routed');
-      if (routed && !outcome.intent) outcome.intent = { intent: String(routed.data.intent), confidence: Number(routed.data.confidence) };
-      if (h) outcome.handoff = { reason: h.reason, queue: h.queue };
-      if (r.events.some((e) => e.type === 'fallback')) outcome.fallback = true;
-      outcome.replies = [...outcome.replies, ...sends];
-      outcome.state = r.state;
+      const next: TurnOutcome = {
+        ...outcome,
+        intent: outcome.intent ?? (routed ? { intent: String(routed.data.intent), confidence: Number(routed.data.confidence) } : null),
+        handoff: h ? { reason: h.reason, queue: h.queue } : outcome.handoff,
+        fallback: outcome.fallback || r.events.some((e) => e.type === 'fallback'),
+        replies: [...outcome.replies, ...sends],
+        state: r.state,
+      };
       if (!committed) {
-        const res = await this.store.commit({
-          id: conversationId,
-          expectedVersion: v,
-          state: r.state as unknown as JsonObject,
-          events: this.toEvents(r, ctx.now),
-          at: ctx.now,
-          idempotency: !action && idempotencyKey ? { key: idempotencyKey, value: outcomeForStorage(outcome) } : undefined,
-        });
-        v = res.version;
+        try {
+          const res = await this.store.commit({
+            id: conversationId,
+            expectedVersion: v,
+            state: r.state as unknown as JsonObject,
+            events: this.toEvents(r, ctx.now),
+            at: ctx.now,
+            idempotency: !action && idempotencyKey ? { key: idempotencyKey, value: outcomeForStorage(next) } : undefined,
+          });
+          v = res.version;
+        } catch (e) {
+          // Someone else wrote after this turn's earlier commit (the message is already stored and
+          // the action already ran): apply the action result to their state instead of redoing the turn.
+          if (!(e instanceof StaleVersionError) || !resultInput || staleRetries >= (this.opts.maxStaleRetries ?? 5)) throw e;
+          staleRetries++;
+          this.log.warn('stale conversation version; applying the action result again', { conversationId, attempt: staleRetries });
+          const rec = await this.store.load(conversationId);
+          if (!rec) throw new ConversationNotFound(conversationId);
+          v = rec.version;
+          r = interpret(this.bot, readState(rec.state), resultInput, this.ctx(conversationId));
+          round--;
+          continue;
+        }
       }
+      outcome = next;
       committed = false;
       // Committed: now the effects may leave.
       if (sends.length && this.opts.onMessages) this.opts.onMessages(conversationId, sends);
@@ -207,12 +233,14 @@ export class ConversationService {
       const result = await runAction(this.actions, action.action, action.args, action.timeoutMs, {
         conversationId,
         botId: this.bot.id,
-        slots: r.state.slots,
-        vars: r.state.vars,
-        profile: r.state.profile,
+        // Copies: an action cannot change the conversation behind the interpreter's back.
+        slots: structuredClone(r.state.slots),
+        vars: structuredClone(r.state.vars),
+        profile: structuredClone(r.state.profile),
         log: this.log,
       });
-      r = interpret(this.bot, r.state, { type: 'action_result', requestId: action.requestId, ...result } as Input, this.ctx(conversationId));
+      resultInput = { type: 'action_result', requestId: action.requestId, ...result } as Input;
+      r = interpret(this.bot, r.state, resultInput, this.ctx(conversationId));
     }
     throw new Error(`conversation ${conversationId}: more than 50 action calls in one turn`);
   }

@@ -181,7 +181,12 @@ export function compileFlow(ctx: CompileContext, data: unknown, defaultId: strin
           kinds.length === 0
             ? `unknown step kind${unknown.length ? ` "${unknown[0]}"` : ''}`
             : `a step has exactly one kind, this one has ${kinds.map((k) => `"${k}"`).join(' and ')}`,
-        hint: guess ? `did you mean "${guess}"?` : `step kinds: ${STEP_KINDS.join(', ')}`,
+        hint:
+          kinds.length > 1
+            ? 'split it into separate steps, one per kind, each starting with its own "-"'
+            : guess
+              ? `did you mean "${guess}"?`
+              : `step kinds: ${STEP_KINDS.join(', ')}`,
         file: pos.file,
         line: pos.line,
         col: pos.col,
@@ -229,7 +234,7 @@ export function compileFlow(ctx: CompileContext, data: unknown, defaultId: strin
         });
         break;
       case 'if': {
-        const cond = compileExpr(ctx, s.if as string, [...path, 'if'], stepId) ?? ({ type: 'literal', value: false } as unknown as Expr);
+        const cond = compileExpr(ctx, s.if as string, [...path, 'if'], stepId) ?? ({ kind: 'literal', value: false, offset: 0 } as Expr);
         const b = emit({ ...base, id: stepId, kind: 'branch', source: s.if as string, cond, whenFalse: -1 });
         if (typeof s.then === 'string') {
           const jj = emit({ ...base, id: `${stepId}.then`, kind: 'jump', target: -1 });
@@ -330,6 +335,7 @@ export function compileFlow(ctx: CompileContext, data: unknown, defaultId: strin
     examples: trigger.examples ?? [],
     keywords: trigger.keywords ?? [],
     payloads: trigger.payloads ?? [],
+    examplePos: (trigger.examples ?? []).map((_, i) => posAt(y, ['trigger', 'examples', i])),
     slots,
     steps,
     stepIndex,

@@ -162,6 +162,10 @@ class Turn {
 
   // ------------------------------------------------------------ flows
 
+  handedOff(): boolean {
+    return this.s.status === 'handed_off';
+  }
+
   top(): Frame | undefined {
     return this.s.stack[this.s.stack.length - 1];
   }
@@ -183,6 +187,31 @@ class Turn {
     delete f.requestId;
   }
 
+  /**
+   * Continue at `target`. Jumping back (a `goto`, a step-id `then:`/`else:`/`onError:`/`onMaxAttempts:`
+   * pointing at an earlier step) runs that part of the flow again, so its questions (and those of
+   * the sub-flows it calls) are asked again: otherwise they would be skipped as already answered
+   * and the loop would never wait for the customer, although the validator accepts it because
+   * it contains a question.
+   */
+  jumpTo(f: Frame, target: number) {
+    if (target <= f.pc) {
+      const seen = new Set<string>();
+      const forget = (steps: Step[], from: number, to: number) => {
+        for (let i = Math.max(0, from); i <= to && i < steps.length; i++) {
+          const st = steps[i];
+          if (st.kind === 'collect') delete this.s.slots[st.slot];
+          else if (st.kind === 'flow' && this.bot.flows[st.flow] && !seen.has(st.flow)) {
+            seen.add(st.flow);
+            forget(this.bot.flows[st.flow].steps, 0, Infinity);
+          }
+        }
+      };
+      forget(this.flowOf(f).steps, target, f.pc);
+    }
+    this.setPc(f, target);
+  }
+
   startFlow(flowId: string, kind: Frame['kind'], via: string, triggerText?: string) {
     const flow = this.bot.flows[flowId];
     if (kind !== 'sub') for (const name of Object.keys(flow.slots)) delete this.s.slots[name];
@@ -190,10 +219,13 @@ class Turn {
     this.s.stack.push(frame);
     this.event('flow_started', { flow: flowId, via, kind });
     if (triggerText) {
+      // One piece of the message fills at most one slot ("I'm 30" is an age, not also a budget).
+      const used = new Set<string>();
       for (const slot of Object.values(flow.slots)) {
         if (!slot.fromTrigger) continue;
         const r = extractSlotValue(slot, triggerText, { mode: 'scan', today: this.ctx.today });
-        if (r.ok) {
+        if (r.ok && !used.has(r.matched)) {
+          used.add(r.matched);
           this.s.slots[slot.name] = r.value;
           this.event('slot_filled', { flow: flowId, slot: slot.name, value: r.value, source: 'trigger' });
         }
@@ -224,7 +256,7 @@ class Turn {
     const step = this.flowOf(f).steps[f.pc] as Extract<Step, { kind: 'collect' }>;
     const slot = this.slotOf(f, step.slot)!;
     const tpl = reprompt ? step.reprompt ?? slot.reprompt ?? step.prompt ?? slot.prompt : step.prompt ?? slot.prompt;
-    this.say(tpl);
+    this.say(withChoices(slot, tpl));
   }
 
   /** Advance the top frame until it waits for the customer or an action, or the stack empties. */
@@ -261,7 +293,7 @@ class Turn {
           break;
         }
         case 'jump':
-          this.setPc(f, step.target);
+          this.jumpTo(f, step.target);
           break;
         case 'set':
           for (const a of step.assignments) {
@@ -395,7 +427,7 @@ class Turn {
       .map((c) => ({ title: this.bot.titles[c.intent] ?? c.intent, intent: c.intent }));
     if (options.length) {
       this.send({ ...this.render(this.bot.messages.fallback_suggestions[0] ?? {}), quickReplies: [...options.map((o) => ({ title: o.title, payload: `intent:${o.intent}` })), { title: 'Talk to a person', payload: 'intent:builtin.human' }] });
-      this.s.pending = { kind: 'choose', options };
+      this.s.pending = { kind: 'choose', options, text };
     } else this.sayKey('fallback_rephrase');
   }
 
@@ -414,7 +446,7 @@ class Turn {
           .map((c) => ({ title: this.bot.titles[c.intent] ?? c.intent, intent: c.intent }));
         this.event('disambiguation', { options: opts.map((o) => o.intent), scores: options.slice(0, opts.length).map((o) => o.score) });
         this.send({ ...this.render(this.bot.messages.disambiguation[0] ?? {}), quickReplies: opts.map((o) => ({ title: o.title, payload: `intent:${o.intent}` })) });
-        this.s.pending = { kind: 'choose', options: opts };
+        this.s.pending = { kind: 'choose', options: opts, text };
         return;
       }
     }
@@ -456,7 +488,9 @@ class Turn {
           (Number.isInteger(n) && n >= 1 && n <= p.options.length ? p.options[n - 1] : undefined);
         if (!chosen) return false;
         this.event('option_chosen', { intent: chosen.intent });
-        this.dispatch(chosen.intent, 1, 'choice', text, false);
+        // "2" picks the second option; it is not an answer to the chosen flow's questions,
+        // but the message that led to the choice may be ("where is AB-123456" → "1").
+        this.dispatch(chosen.intent, 1, 'choice', p.text ?? '', false);
         return true;
       }
     }
@@ -496,7 +530,7 @@ class Turn {
     if (f.attempts >= slot.maxAttempts) {
       this.sayKey('max_attempts');
       if (slot.onMaxAttempts !== undefined) {
-        this.setPc(f, flow.stepIndex[slot.onMaxAttempts]);
+        this.jumpTo(f, flow.stepIndex[slot.onMaxAttempts]);
         return this.run();
       }
       this.endFlow('unresolved');
@@ -527,7 +561,7 @@ class Turn {
   actionFailed(f: Frame, step: Extract<Step, { kind: 'call' }>, error: string, code?: string) {
     this.event('action_failed', { action: step.action, requestId: f.requestId ?? null, error, code: code ?? 'error' });
     if (step.onError >= 0) {
-      this.setPc(f, step.onError);
+      this.jumpTo(f, step.onError);
       return this.run();
     }
     this.sayKey('action_error');
@@ -558,6 +592,9 @@ class Turn {
     if (f?.waiting === 'action') {
       // An action result never arrived (the process stopped mid-turn): treat it as failed.
       this.actionFailed(f, this.flowOf(f).steps[f.pc] as Extract<Step, { kind: 'call' }>, 'interrupted before the action answered', 'interrupted');
+      // The message was written before the bot handed off, offered a person or asked its next
+      // question in this turn, so it is not a reply to any of those.
+      if (this.s.pending || this.top()?.waiting || this.handedOff()) return;
     }
     if (this.s.pending) {
       const p = this.s.pending;
@@ -573,6 +610,17 @@ class Turn {
     this.sayKey('welcome');
     if (this.bot.welcomeFlow) this.startFlow(this.bot.welcomeFlow, 'main', 'welcome');
   }
+}
+
+/** Offer a choice slot's options (or Yes/No) as quick replies when the prompt offers none. */
+function withChoices(slot: SlotDef, tpl: MessageTemplate[]): MessageTemplate[] {
+  if (!tpl.length || tpl.some((m) => m.quickReplies?.length || m.buttons?.length)) return tpl;
+  let quickReplies: MessageTemplate['quickReplies'];
+  if (slot.type === 'choice') quickReplies = slot.options.map((o) => ({ title: o.title ?? o.value }));
+  else if (slot.type === 'yes_no') quickReplies = [{ title: 'Yes' }, { title: 'No' }];
+  if (!quickReplies) return tpl;
+  const last = tpl[tpl.length - 1];
+  return [...tpl.slice(0, -1), { ...last, quickReplies }];
 }
 
 function truthy(v: JsonValue): boolean {
@@ -605,6 +653,12 @@ function reconcile(bot: Bot, s: ConversationState, t: Turn) {
       }
       f.pc = idx;
     }
+    // Step ids derived from positions ("steps[1]") can name a different kind of step after an edit.
+    const kind = flow.steps[f.pc].kind;
+    if ((f.waiting === 'collect' && kind !== 'collect') || (f.waiting === 'action' && kind !== 'call')) {
+      t.event('flow_dropped', { flow: f.flowId, reason: `step ${f.stepId} is no longer a ${f.waiting === 'collect' ? 'question' : 'call'}` });
+      return false;
+    }
     return true;
   });
 }
@@ -619,6 +673,9 @@ export function interpret(bot: Bot, state: ConversationState, input: Input, ctx:
     else t.actionResult(input);
   } catch (e) {
     if (!(e instanceof RunawayFlowError)) throw e;
+    // Drop what the looping flow said this turn (up to MAX_STEPS_PER_TURN messages): the customer gets one apology.
+    t.effects.splice(0, t.effects.length, ...t.effects.filter((x) => x.type !== 'send'));
+    t.events.splice(0, t.events.length, ...t.events.filter((x) => x.type !== 'bot_message'));
     t.event('flow_error', { flow: e.flowId, code: e.code, message: e.message });
     t.abandonAll('error');
     t.sayKey('action_error');

@@ -8,9 +8,9 @@ import { botFileSchema } from './schema';
 import type { Bot, Flow, IntentTarget } from './model';
 import { BUILTIN_NAMES } from './model';
 import { BotValidationError, hasErrors, sortProblems, type Problem } from './problems';
-import { parseYaml, posAt } from './yaml';
+import { keyPosAt, parseYaml, posAt } from './yaml';
 import { zodProblems } from './zod-problems';
-import { compileFlow } from './compile';
+import { closestName, compileFlow } from './compile';
 import { DEFAULT_MESSAGES, MESSAGE_KEYS, normalizeMessages } from './messages';
 import { loadArticles } from '../knowledge/loader';
 import { validateBot } from './validate';
@@ -52,10 +52,18 @@ export function loadBot(botDirInput: string): LoadResult {
   if (text === null) return { bot: null, problems };
   const y = parseYaml(botFile, text, problems);
   if (!y.doc) return { bot: null, problems };
-  const parsed = botFileSchema.safeParse(y.data ?? {});
+  let parsed = botFileSchema.safeParse(y.data ?? {});
   if (!parsed.success) {
     problems.push(...zodProblems(y, parsed.error));
-    return { bot: null, problems };
+    // Keep going without the settings that are wrong, so the flows and articles are checked too
+    // and the author sees every problem at once (the bot is not loaded either way).
+    const raw: Record<string, unknown> = y.data && typeof y.data === 'object' && !Array.isArray(y.data) ? { ...(y.data as Record<string, unknown>) } : {};
+    for (const issue of parsed.error.issues) {
+      if (issue.path.length) delete raw[String(issue.path[0])];
+      else if (issue.code === 'unrecognized_keys') for (const k of issue.keys) delete raw[k];
+    }
+    parsed = botFileSchema.safeParse({ ...raw, name: typeof raw.name === 'string' && raw.name ? raw.name : path.basename(botDir) });
+    if (!parsed.success) return { bot: null, problems: sortProblems(problems) };
   }
   const cfg = parsed.data;
   const id = cfg.id ?? path.basename(botDir);
@@ -82,12 +90,12 @@ export function loadBot(botDirInput: string): LoadResult {
   }
   for (const key of Object.keys(cfg.messages ?? {})) {
     if (!MESSAGE_KEYS.includes(key)) {
-      const pos = posAt(y, ['messages', key]);
+      const pos = keyPosAt(y, ['messages'], key);
       problems.push({
         severity: 'error',
         code: 'unknown_message',
         message: `"${key}" is not a bot message`,
-        hint: `known messages: ${MESSAGE_KEYS.join(', ')}`,
+        hint: closestName(key, MESSAGE_KEYS) ? `did you mean "${closestName(key, MESSAGE_KEYS)}"?` : `known messages: ${MESSAGE_KEYS.join(', ')}`,
         file: botFile,
         line: pos.line,
         col: pos.col,
@@ -227,7 +235,8 @@ export function loadBot(botDirInput: string): LoadResult {
     const pos = posAt(y, ['welcomeFlow']);
     problems.push({ severity: 'error', code: 'unknown_flow', message: `welcomeFlow "${cfg.welcomeFlow}" does not exist`, hint: `flows: ${Object.keys(flows).join(', ')}`, file: botFile, line: pos.line, col: pos.col });
   }
-  validateBot(bot, problems, { botFile });
+  const messagePos = Object.fromEntries(Object.keys(cfg.messages ?? {}).map((k) => [k, posAt(y, ['messages', k])]));
+  validateBot(bot, problems, { botFile, messagePos });
   const sorted = sortProblems(problems);
   return { bot: hasErrors(sorted) ? null : bot, problems: sorted };
 }

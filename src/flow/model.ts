@@ -87,6 +87,8 @@ export interface Flow {
   examples: string[];
   keywords: string[];
   payloads: string[];
+  /** Where each of `examples` is written, for problems about one example. */
+  examplePos?: SourcePos[];
   slots: Record<string, SlotDef>;
   steps: Step[];
   stepIndex: Record<string, number>;
@@ -99,6 +101,8 @@ export interface Article {
   title: string;
   intent: string;
   questions: string[];
+  /** Where each of `questions` is written, for problems about one question. */
+  questionPos?: SourcePos[];
   tags: string[];
   link?: string;
   body: string;

@@ -134,7 +134,8 @@ export const flowFileSchema = z.strictObject({
 export const articleFrontMatterSchema = z.strictObject({
   id: id.optional(),
   title: z.string().min(1),
-  questions: z.array(z.string().min(1)),
+  /** Missing is reported like an empty list (article_no_questions). */
+  questions: z.array(z.string().min(1)).default([]),
   tags: z.array(z.string()).optional(),
   link: z.string().optional(),
   askFeedback: z.boolean().optional(),

@@ -23,7 +23,8 @@ export interface Frame {
 export type Pending =
   | { kind: 'handoff_offer'; reason: string }
   | { kind: 'feedback'; articleId: string }
-  | { kind: 'choose'; options: { title: string; intent: string }[] };
+  /** `text`: the message that led to the choice, used to pre-fill slots of the chosen flow. */
+  | { kind: 'choose'; options: { title: string; intent: string }[]; text?: string };
 
 export interface ConversationState {
   v: typeof STATE_VERSION;

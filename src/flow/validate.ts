@@ -187,10 +187,10 @@ function checkExamples(ctx: Ctx) {
         });
       return;
     }
-    seen.set(key, { intent, pos });
+    if (!prev) seen.set(key, { intent, pos });
   };
   for (const f of Object.values(bot.flows)) {
-    for (const ex of f.examples) add(f.intent, ex, f.pos, f.id);
+    f.examples.forEach((ex, i) => add(f.intent, ex, f.examplePos?.[i] ?? f.pos, f.id));
     const isCalled = Object.values(bot.flows).some((o) => o.steps.some((s) => s.kind === 'flow' && s.flow === f.id));
     const reachable = f.examples.length > 0 || f.keywords.length > 0 || f.payloads.length > 0 || isCalled || bot.welcomeFlow === f.id || f.intent.startsWith('builtin.');
     if (!reachable)
@@ -204,15 +204,16 @@ function checkExamples(ctx: Ctx) {
     else if (f.examples.length > 0 && f.examples.length < 5)
       push(ctx, f.pos, { severity: 'warning', code: 'few_examples', message: `flow "${f.id}" has only ${f.examples.length} trigger example(s)`, hint: 'give at least 10 varied examples for reliable recognition', flow: f.id });
   }
-  for (const a of Object.values(bot.articles)) for (const q of a.questions) add(a.intent, q, a.pos);
+  for (const a of Object.values(bot.articles)) a.questions.forEach((q, i) => add(a.intent, q, a.questionPos?.[i] ?? a.pos));
 }
 
-export function validateBot(bot: Bot, problems: Problem[], _opts: { botFile: string }): void {
+export function validateBot(bot: Bot, problems: Problem[], opts: { botFile: string; messagePos?: Record<string, SourcePos> }): void {
   const allSlots = new Set<string>();
   for (const f of Object.values(bot.flows)) Object.keys(f.slots).forEach((s) => allSlots.add(s));
   const ctx: Ctx = { bot, problems, allSlots };
 
-  for (const [key, msgs] of Object.entries(bot.messages)) checkTemplates(ctx, msgs, { file: `${bot.dir}/bot.yaml`, line: 1, col: 1 }, undefined, `messages.${key}`);
+  for (const [key, msgs] of Object.entries(bot.messages))
+    checkTemplates(ctx, msgs, opts.messagePos?.[key] ?? { file: opts.botFile, line: 1, col: 1 }, undefined, `messages.${key}`);
 
   for (const flow of Object.values(bot.flows)) {
     for (const slot of Object.values(flow.slots)) {

@@ -99,6 +99,7 @@ export function parseArticle(file: string, text: string, problems: Problem[], de
     title: fm.title,
     intent: articleIntent(id),
     questions: fm.questions,
+    questionPos: fm.questions.map((_, i) => posAt(y, ['questions', i])),
     tags: fm.tags ?? [],
     link: fm.link,
     body,
