@@ -1,5 +1,6 @@
 /** Render channel-neutral messages for a terminal (the degradation a plain-text channel gets). */
 import type { OutMessage, OutButton } from '../flow/interpreter';
+import { decodeEntities } from '../util/html';
 
 export function renderForTerminal(m: OutMessage, color: boolean): { text: string; options: OutButton[] } {
   const dim = (s: string) => (color ? `\x1b[2m${s}\x1b[0m` : s);
@@ -30,14 +31,4 @@ export function renderForTerminal(m: OutMessage, color: boolean): { text: string
   return { text: lines.join('\n'), options };
 }
 
-/** Templates are HTML-escaped; a terminal shows the characters themselves. */
-export function decodeEntities(s: string): string {
-  return s
-    .replace(/&#x27;/g, "'")
-    .replace(/&#x60;/g, '`')
-    .replace(/&#x3D;/g, '=')
-    .replace(/&quot;/g, '"')
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&amp;/g, '&');
-}
+export { decodeEntities };

@@ -13,6 +13,8 @@ import type { Logger } from '../util/logger';
 
 export interface ActionContext {
   conversationId: string;
+  /** The time of this turn (ISO 8601), from Baton's clock: use it instead of reading the clock, so tests can fix it. */
+  now: string;
   botId: string;
   slots: Readonly<Record<string, JsonValue>>;
   vars: Readonly<Record<string, JsonValue>>;

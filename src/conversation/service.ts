@@ -233,6 +233,7 @@ export class ConversationService {
       const result = await runAction(this.actions, action.action, action.args, action.timeoutMs, {
         conversationId,
         botId: this.bot.id,
+        now: ctx.now,
         // Copies: an action cannot change the conversation behind the interpreter's back.
         slots: structuredClone(r.state.slots),
         vars: structuredClone(r.state.vars),

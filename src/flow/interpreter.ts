@@ -9,7 +9,7 @@
 import type { Bot, Flow, IntentTarget, MessageTemplate, SlotDef, Step } from './model';
 import type { ConversationState, Frame, Pending } from './state';
 import type { JsonObject, JsonValue } from '../util/json';
-import { renderTemplate } from './templates';
+import { renderTemplate, renderUrl } from './templates';
 import { evaluate } from './expressions';
 import { extractSlotValue } from './slot-types';
 
@@ -113,19 +113,23 @@ class Turn {
   render(t: MessageTemplate, extra?: Record<string, unknown>): OutMessage {
     const data = this.templateData(extra);
     const r = (x: string) => renderTemplate(x, data);
+    const u = (x: string) => renderUrl(x, data);
+    const button = (b: OutButton): OutButton => ({ ...b, title: r(b.title), ...(b.url !== undefined ? { url: u(b.url) } : {}) });
     const out: OutMessage = { id: this.ctx.newId() };
     if (t.text !== undefined) out.text = r(t.text);
-    if (t.quickReplies) out.quickReplies = t.quickReplies.map((b) => ({ ...b, title: r(b.title) }));
-    if (t.buttons) out.buttons = t.buttons.map((b) => ({ ...b, title: r(b.title) }));
-    if (t.image) out.image = { ...t.image };
+    if (t.quickReplies) out.quickReplies = t.quickReplies.map(button);
+    if (t.buttons) out.buttons = t.buttons.map(button);
+    if (t.image) out.image = { ...t.image, url: u(t.image.url), ...(t.image.alt !== undefined ? { alt: r(t.image.alt) } : {}) };
     if (t.cards)
       out.cards = t.cards.map((c) => ({
         ...c,
         title: r(c.title),
         subtitle: c.subtitle !== undefined ? r(c.subtitle) : undefined,
-        buttons: c.buttons?.map((b) => ({ ...b, title: r(b.title) })),
+        image: c.image !== undefined ? u(c.image) : undefined,
+        url: c.url !== undefined ? u(c.url) : undefined,
+        buttons: c.buttons?.map(button),
       }));
-    if (t.links) out.links = t.links.map((l) => ({ ...l }));
+    if (t.links) out.links = t.links.map((l) => ({ title: r(l.title), url: u(l.url) }));
     return out;
   }
 
@@ -214,7 +218,14 @@ class Turn {
 
   startFlow(flowId: string, kind: Frame['kind'], via: string, triggerText?: string) {
     const flow = this.bot.flows[flowId];
-    if (kind !== 'sub') for (const name of Object.keys(flow.slots)) delete this.s.slots[name];
+    // A flow starts with its questions unanswered. A sub-flow keeps the answers to questions its
+    // callers also ask (e.g. the order number), so they are not asked twice.
+    if (kind === 'digression') {
+      const below = this.top();
+      if (below && !below.saved) below.saved = { slots: structuredClone(this.s.slots), vars: structuredClone(this.s.vars) };
+    }
+    const shared = kind === 'sub' ? new Set(this.s.stack.flatMap((fr) => Object.keys(this.bot.flows[fr.flowId]?.slots ?? {}))) : new Set<string>();
+    for (const name of Object.keys(flow.slots)) if (!shared.has(name)) delete this.s.slots[name];
     const frame: Frame = { flowId, pc: 0, stepId: flow.steps[0].id, kind, waiting: null, attempts: 0 };
     this.s.stack.push(frame);
     this.event('flow_started', { flow: flowId, via, kind });
@@ -245,11 +256,34 @@ class Turn {
   resumeInterrupted() {
     const f = this.top();
     if (!f) return;
+    this.restoreScope(f);
     this.event('flow_resumed', { flow: f.flowId, step: f.stepId });
     if (f.waiting === 'collect') {
       this.sayKey('resume', { flow: { title: this.flowOf(f).title } });
       this.ask(f, false);
     } else this.run();
+  }
+
+  /**
+   * After a digression, the interrupted flows get back the values of their own slots and
+   * variables (the digression may have used the same names); other values it set are kept.
+   */
+  restoreScope(f: Frame) {
+    const saved = f.saved;
+    if (!saved) return;
+    delete f.saved;
+    for (const fr of this.s.stack) {
+      const flow = this.bot.flows[fr.flowId];
+      if (!flow) continue;
+      for (const name of Object.keys(flow.slots)) {
+        if (name in saved.slots) this.s.slots[name] = saved.slots[name];
+        else delete this.s.slots[name];
+      }
+      for (const name of flowVars(flow)) {
+        if (name in saved.vars) this.s.vars[name] = saved.vars[name];
+        else delete this.s.vars[name];
+      }
+    }
   }
 
   ask(f: Frame, reprompt: boolean) {
@@ -384,18 +418,24 @@ class Turn {
     this.s.fallbacks = 0;
     this.s.lastIntent = { intent, confidence };
     this.event('routed', { intent, confidence, via, digression: asDigression });
-    switch (target.kind) {
+    let t: IntentTarget = target;
+    if (t.kind === 'flow' && intent.startsWith('builtin.') && this.s.stack.some((fr) => fr.flowId === (target as { flowId: string }).flowId)) {
+      // Asking for a person inside the "talk to a person" flow: do it now, do not start the flow again.
+      t = { kind: 'builtin', name: intent.slice('builtin.'.length) as never };
+      asDigression = false;
+    }
+    switch (t.kind) {
       case 'flow':
         if (!asDigression) this.abandonAll('abandoned');
-        return this.startFlow(target.flowId, asDigression ? 'digression' : 'main', via, text);
+        return this.startFlow(t.flowId, asDigression ? 'digression' : 'main', via, text);
       case 'article':
-        return this.answerArticle(target.articleId, confidence, asDigression);
+        return this.answerArticle(t.articleId, confidence, asDigression);
       case 'builtin':
-        switch (target.name) {
+        switch (t.name) {
           case 'greeting':
           case 'thanks':
           case 'goodbye':
-            this.sayKey(target.name);
+            this.sayKey(t.name);
             if (asDigression) this.resumeInterrupted();
             return;
           case 'human':
@@ -434,22 +474,24 @@ class Turn {
   /** Route a message that is not an answer to a pending question. */
   route(text: string, payload: string | undefined, nlu: Understanding | null) {
     const u = this.understand(text, payload, nlu);
-    const { threshold, ambiguityMargin } = this.bot.config.nlu;
-    if (!u.intent || u.confidence < threshold) return this.fallback(text, u);
-    if (u.via === 'nlu') {
-      const options = uniqueTargets(this.bot, u.candidates);
-      const second = options[1];
-      if (second && second.score >= threshold && u.confidence - second.score < ambiguityMargin) {
-        const opts = options
-          .filter((c) => c.score >= threshold && u.confidence - c.score < ambiguityMargin)
-          .slice(0, 3)
-          .map((c) => ({ title: this.bot.titles[c.intent] ?? c.intent, intent: c.intent }));
-        this.event('disambiguation', { options: opts.map((o) => o.intent), scores: options.slice(0, opts.length).map((o) => o.score) });
+    const { threshold, ambiguityMargin, suggestionThreshold } = this.bot.config.nlu;
+    if (u.intent && u.via === 'nlu') {
+      // "Did you mean A or B?": the best intents are too close to tell apart, but together they
+      // are likely enough (confidences are shares of one whole, so two close intents rarely
+      // both pass the threshold on their own).
+      const close = uniqueTargets(this.bot, u.candidates)
+        .filter((c) => c.score >= suggestionThreshold && u.confidence - c.score < ambiguityMargin - 1e-9)
+        .slice(0, 3);
+      const together = close.reduce((sum, c) => sum + c.score, 0);
+      if (close.length >= 2 && together >= threshold) {
+        const opts = close.map((c) => ({ title: this.bot.titles[c.intent] ?? c.intent, intent: c.intent }));
+        this.event('disambiguation', { options: opts.map((o) => o.intent), scores: close.map((o) => o.score) });
         this.send({ ...this.render(this.bot.messages.disambiguation[0] ?? {}), quickReplies: opts.map((o) => ({ title: o.title, payload: `intent:${o.intent}` })) });
         this.s.pending = { kind: 'choose', options: opts, text };
         return;
       }
     }
+    if (!u.intent || u.confidence < threshold) return this.fallback(text, u);
     this.dispatch(u.intent, u.confidence, u.via, text, false);
   }
 
@@ -503,14 +545,19 @@ class Turn {
     const slot = this.slotOf(f, step.slot)!;
     const u = this.understand(text, payload, nlu);
     const { threshold, digressionThreshold } = this.bot.config.nlu;
-    // Control intents win over answers: "cancel", "start over", "talk to a person".
+    const r = extractSlotValue(slot, payload ?? text, { mode: 'answer', today: this.ctx.today });
+    // "cancel", "start over", "talk to a person" work in the middle of any question. A valid
+    // answer wins over them ("yes, cancel it" answers "Shall I cancel the order?"), except when
+    // they come from a button or keyword, or when any text is a valid answer (free-text
+    // questions), where only a very confident match counts.
     const control = u.intent && ['builtin.cancel', 'builtin.restart', 'builtin.human'].includes(u.intent);
-    const controlBar = u.via !== 'nlu' ? 0 : slot.type === 'text' ? digressionThreshold : threshold;
-    if (control && u.confidence >= controlBar) {
+    const controlWins =
+      u.via !== 'nlu' ||
+      (slot.type === 'text' ? u.confidence >= digressionThreshold : !r.ok && u.confidence >= threshold);
+    if (control && controlWins) {
       const t = this.bot.intents[u.intent!];
       return this.dispatch(u.intent!, u.confidence, u.via, text, t.kind === 'flow');
     }
-    const r = extractSlotValue(slot, payload ?? text, { mode: 'answer', today: this.ctx.today });
     if (r.ok) {
       this.s.slots[slot.name] = r.value;
       this.event('slot_filled', { flow: flow.id, slot: slot.name, value: r.value, source: 'answer' });
@@ -610,6 +657,16 @@ class Turn {
     this.sayKey('welcome');
     if (this.bot.welcomeFlow) this.startFlow(this.bot.welcomeFlow, 'main', 'welcome');
   }
+}
+
+/** Variables a flow assigns (set steps and action results). */
+function flowVars(flow: Flow): string[] {
+  const out: string[] = [];
+  for (const s of flow.steps) {
+    if (s.kind === 'set') out.push(...s.assignments.map((a) => a.name));
+    if (s.kind === 'call' && s.result) out.push(s.result);
+  }
+  return out;
 }
 
 /** Offer a choice slot's options (or Yes/No) as quick replies when the prompt offers none. */

@@ -38,10 +38,15 @@ export function messageTexts(m: MessageTemplate): string[] {
   const out: string[] = [];
   if (m.text) out.push(m.text);
   for (const b of [...(m.quickReplies ?? []), ...(m.buttons ?? [])]) out.push(b.title);
+  for (const b of [...(m.quickReplies ?? []), ...(m.buttons ?? [])]) if (b.url) out.push(b.url);
+  if (m.image) out.push(m.image.url, ...(m.image.alt ? [m.image.alt] : []));
+  for (const l of m.links ?? []) out.push(l.title, l.url);
   for (const c of m.cards ?? []) {
     out.push(c.title);
     if (c.subtitle) out.push(c.subtitle);
-    for (const b of c.buttons ?? []) out.push(b.title);
+    if (c.image) out.push(c.image);
+    if (c.url) out.push(c.url);
+    for (const b of c.buttons ?? []) out.push(b.title, ...(b.url ? [b.url] : []));
   }
   return out;
 }
@@ -75,7 +80,6 @@ export const DEFAULT_MESSAGES: Record<string, MessageTemplate[]> = {
   action_error: [{ text: 'Sorry, something went wrong on our side.' }],
   max_attempts: [{ text: "Sorry, I still couldn't understand that." }],
   resume: [{ text: "Now, back to where we were." }],
-  ended: [{ text: 'Is there anything else I can help you with?' }],
 };
 
 export const MESSAGE_KEYS = Object.keys(DEFAULT_MESSAGES);

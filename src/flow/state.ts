@@ -18,6 +18,8 @@ export interface Frame {
   attempts: number;
   /** The id of the action call this frame waits for. */
   requestId?: string;
+  /** Values of this flow's slots and variables when a digression interrupted it; restored when it resumes. */
+  saved?: { slots: Record<string, JsonValue>; vars: Record<string, JsonValue> };
 }
 
 export type Pending =

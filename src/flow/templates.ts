@@ -44,6 +44,24 @@ export function renderTemplate(source: string, data: Record<string, unknown>): s
   return fn(data, { allowProtoPropertiesByDefault: false, allowProtoMethodsByDefault: false });
 }
 
+const rawCache = new Map<string, HandlebarsTemplateDelegate>();
+
+/**
+ * Render a URL template (links, buttons, images, cards): not HTML-escaped, and only
+ * http(s), mailto and tel URLs (or relative paths) are allowed through; anything else
+ * (e.g. `javascript:`) becomes an empty string.
+ */
+export function renderUrl(source: string, data: Record<string, unknown>): string {
+  let fn = rawCache.get(source);
+  if (!fn) {
+    fn = hb.compile(source, { noEscape: true });
+    if (rawCache.size >= MAX_CACHE) rawCache.clear();
+    rawCache.set(source, fn);
+  }
+  const url = fn(data, { allowProtoPropertiesByDefault: false, allowProtoMethodsByDefault: false }).trim();
+  return /^(https?:|mailto:|tel:|\/|#)/i.test(url) || !/^[a-z][a-z0-9+.-]*:/i.test(url) ? url : '';
+}
+
 export interface TemplateRef {
   /** e.g. ['slots','orderId'] */
   path: string[];

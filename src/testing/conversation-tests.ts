@@ -25,6 +25,7 @@ import type { IntentMatcher } from '../nlu/port';
 import type { Actions } from '../conversation/actions';
 import type { JsonValue } from '../util/json';
 import { silentLogger } from '../util/logger';
+import { decodeEntities } from '../util/html';
 
 const botExpectation = z.union([
   z.string().min(1),
@@ -119,7 +120,7 @@ export interface TestResult {
 
 export function describeReply(m: OutMessage): string {
   const parts: string[] = [];
-  if (m.text !== undefined) parts.push(JSON.stringify(m.text));
+  if (m.text !== undefined) parts.push(JSON.stringify(decodeEntities(m.text)));
   const qr = [...(m.quickReplies ?? []), ...(m.buttons ?? [])];
   if (qr.length) parts.push(`[${qr.map((b) => b.title).join(' | ')}]`);
   if (m.cards?.length) parts.push(`cards: ${m.cards.map((c) => c.title).join(', ')}`);
@@ -127,8 +128,9 @@ export function describeReply(m: OutMessage): string {
   return parts.join(' ') || '(empty message)';
 }
 
+/** What the customer reads: templates are HTML-escaped, channels show the characters. */
 function replyText(m: OutMessage): string {
-  return [m.text ?? '', ...(m.quickReplies ?? []).map((b) => b.title), ...(m.buttons ?? []).map((b) => b.title), ...(m.cards ?? []).flatMap((c) => [c.title, c.subtitle ?? ''])].join('\n');
+  return decodeEntities([m.text ?? '', ...(m.quickReplies ?? []).map((b) => b.title), ...(m.buttons ?? []).map((b) => b.title), ...(m.cards ?? []).flatMap((c) => [c.title, c.subtitle ?? ''])].join('\n'));
 }
 
 function matchesReply(m: OutMessage, e: z.infer<typeof botExpectation>): boolean {

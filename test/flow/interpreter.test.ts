@@ -436,11 +436,12 @@ describe('sub-flows', () => {
     expect(r.state.stack.map((f) => f.flowId)).toEqual(['returns']);
   });
 
-  it('remembers what a sub-flow collected the next time the caller runs', () => {
+  it('asks a sub-flow\'s own questions again the next time it runs (no stale answers)', () => {
     const c = startReturn();
     c.say('cancel', [['builtin.cancel', 0.95]]);
     const r = c.say('return an item', [['returns', 0.9]]);
-    expect(texts(r)).toEqual(["Thanks, I'll use ada@example.com.", REASON_Q]);
+    expect(texts(r)).toEqual([EMAIL_Q]);
+    expect(r.state.slots.email).toBeUndefined();
   });
 });
 
@@ -725,9 +726,16 @@ describe('not understanding', () => {
     expect(texts(r)).not.toContain(ORDER_Q);
   });
 
-  it('does not disambiguate when the second intent is below the threshold or clearly behind', () => {
-    expect(eventsOf(new Convo().say('x', [['order_status', 0.7], ['returns', 0.62]]), 'disambiguation')).toEqual([]);
+  it('asks when two close intents are likely together, even if neither passes the threshold alone', () => {
+    expect(eventsOf(new Convo().say('x', [['order_status', 0.7], ['returns', 0.62]]), 'disambiguation')).toEqual([{ options: ['order_status', 'returns'], scores: [0.7, 0.62] }]);
+    expect(eventsOf(new Convo().say('x', [['order_status', 0.4], ['returns', 0.35]]), 'disambiguation')).toEqual([{ options: ['order_status', 'returns'], scores: [0.4, 0.35] }]);
+  });
+
+  it('does not disambiguate when the second intent is clearly behind or the two together are unlikely', () => {
     expect(eventsOf(new Convo().say('x', [['order_status', 0.95], ['returns', 0.8]]), 'disambiguation')).toEqual([]);
+    const r = new Convo().say('x', [['order_status', 0.3], ['returns', 0.25]]);
+    expect(eventsOf(r, 'disambiguation')).toEqual([]);
+    expect(eventsOf(r, 'fallback')).toHaveLength(1);
   });
 
   it('drops the offer and routes the message normally when the customer ignores it', () => {
