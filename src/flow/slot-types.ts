@@ -609,10 +609,17 @@ function optionPhrases(opt: ChoiceSlot['options'][number]): string[][] {
 
 const CHOICE_FILLER = new Set(['the', 'a', 'an', 'one', 'option', 'number', 'no', 'choice', 'please', 'pls', 'i', 'choose', 'pick', 'want', 'd', 'like', 'll', 'take', 'it', 's', 'is', 'thanks', 'thank', 'you']);
 
+/** Option phrases per options list (bots are loaded once; their slot definitions do not change). */
+const phraseCache = new WeakMap<object, string[][][]>();
+
 function extractChoice(slot: ChoiceSlot, text: string, mode: 'answer' | 'scan'): ExtractResult {
   const options = Array.isArray(slot.options) ? slot.options.filter((o) => o && typeof o.value === 'string') : [];
   if (options.length === 0) return NO_VALUE;
-  const phrases = options.map(optionPhrases);
+  let phrases = phraseCache.get(slot.options);
+  if (!phrases || phrases.length !== options.length) {
+    phrases = options.map(optionPhrases);
+    if (Array.isArray(slot.options)) phraseCache.set(slot.options, phrases);
+  }
   const msg = tokens(text);
   if (msg.length === 0) return NO_VALUE;
   const ok = (i: number, start: number, end: number): ExtractResult => ({ ok: true, value: options[i].value, matched: text.slice(start, end) });
