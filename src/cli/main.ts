@@ -18,6 +18,8 @@ import { renderForTerminal } from './render';
 import { loadConversationTests, runConversationTest, type TestResult } from '../testing/conversation-tests';
 import { jsonLogger, silentLogger } from '../util/logger';
 import type { OutButton } from '../flow/interpreter';
+import { nluCommand } from './nlu';
+import { serve } from '../http/serve';
 
 const USAGE = `Usage: baton <command> <bot-dir> [options]
 
@@ -28,6 +30,9 @@ Commands:
   test <bot-dir> [--filter TEXT]  run the bot's conversation tests (bots/<id>/tests/*.yaml)
   serve <bot-dir> [--port N] [--db FILE]
                                   serve the bot over HTTP (default port $PORT or 3978)
+  nlu eval --train FILE --test FILE [--val FILE] [--target-wrong-rate 0.02] [--baseline node-nlp]
+           [--predictions OUT.jsonl] [--json]
+                                  benchmark the intent matcher on a labelled data set
 
 Examples:
   npx baton validate bots/acme
@@ -205,12 +210,14 @@ async function testCommand(botDir: string, flags: Args['flags']): Promise<number
 }
 
 async function serveCommand(botDir: string, flags: Args['flags']): Promise<number> {
-  const { serve } = await import('../http/serve');
   await serve({ botDir, port: flags.port ? Number(flags.port) : undefined, db: typeof flags.db === 'string' ? flags.db : undefined });
   return new Promise<number>(() => undefined); // runs until killed
 }
 
 export async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'nlu') {
+    return nluCommand(argv.slice(1));
+  }
   const a = parseArgs(argv);
   if (typeof a === 'string') {
     out(a);

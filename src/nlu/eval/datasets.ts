@@ -187,6 +187,86 @@ function lineCol(text: string, offset: number): { line: number; col: number } {
   return { line, col: offset - last };
 }
 
+/**
+ * Offset of the first JSON syntax error (V8's messages do not always carry a position), or -1.
+ * A small recursive-descent scanner; it only locates errors, JSON.parse does the parsing.
+ */
+export function jsonErrorOffset(text: string): number {
+  let i = 0;
+  const n = text.length;
+  class Fail extends Error {
+    constructor(readonly at: number) {
+      super('json');
+    }
+  }
+  const ws = (): void => {
+    while (i < n && (text[i] === ' ' || text[i] === '\n' || text[i] === '\r' || text[i] === '\t')) i++;
+  };
+  const value = (): void => {
+    ws();
+    const ch = text[i];
+    if (ch === '{') {
+      i++;
+      ws();
+      if (text[i] === '}') return void i++;
+      for (;;) {
+        ws();
+        if (text[i] !== '"') throw new Fail(i);
+        str();
+        ws();
+        if (text[i] !== ':') throw new Fail(i);
+        i++;
+        value();
+        ws();
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
+        if (text[i] === '}') return void i++;
+        throw new Fail(i);
+      }
+    }
+    if (ch === '[') {
+      i++;
+      ws();
+      if (text[i] === ']') return void i++;
+      for (;;) {
+        value();
+        ws();
+        if (text[i] === ',') {
+          i++;
+          continue;
+        }
+        if (text[i] === ']') return void i++;
+        throw new Fail(i);
+      }
+    }
+    if (ch === '"') return str();
+    const m = /^(?:-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)/.exec(text.slice(i, i + 400));
+    if (!m) throw new Fail(i);
+    i += m[0].length;
+  };
+  const str = (): void => {
+    i++;
+    while (i < n && text[i] !== '"') {
+      if (text[i] === '\\') i++;
+      else if (text.charCodeAt(i) < 0x20) throw new Fail(i);
+      i++;
+    }
+    if (i >= n) throw new Fail(n);
+    i++;
+  };
+  try {
+    if (text.charCodeAt(0) === 0xfeff) i = 1;
+    value();
+    ws();
+    return i < n ? i : -1;
+  } catch (e) {
+    if (e instanceof Fail) return e.at;
+    return -1;
+  }
+}
+
 /** Line of the k-th element of the top-level array (approximate: the line where it starts). */
 function elementLines(text: string, arrayStart: number): number[] {
   // Scan the JSON text tracking depth, recording where each direct child of the array starts.
@@ -251,7 +331,8 @@ function examplesFromJson(text: string, source: string, selector: string | undef
   } catch (err) {
     const msg = (err as Error).message;
     const m = /position (\d+)/.exec(msg);
-    const where = m ? lineCol(text, Number(m[1])) : null;
+    const offset = m ? Number(m[1]) : jsonErrorOffset(text);
+    const where = offset >= 0 ? lineCol(text, offset) : null;
     throw new DatasetError(
       `${source}${where ? `:${where.line}:${where.col}` : ''}: malformed JSON (${msg}). Expected an array of [text, intent] pairs.`,
     );
@@ -307,6 +388,9 @@ export function parseDataset(content: string, source: string, selector?: string,
     throw new DatasetError(`${source}: the file is empty; expected CSV with a header "text,intent" or a JSON array of [text, intent] pairs.`);
   }
   const isJson = trimmed[0] === '[' || trimmed[0] === '{';
+  if (!isJson && /\.json$/i.test(source)) {
+    throw new DatasetError(`${source}:1:1: malformed JSON: expected an array of [text, intent] pairs (or an object of such arrays) starting with "[" or "{".`);
+  }
   if (!isJson && selector) throw new DatasetError(`${source}: "#${selector}" only applies to JSON files.`);
   const examples = isJson ? examplesFromJson(content, source, selector) : examplesFromCsv(content, source);
   const warnings: string[] = [];

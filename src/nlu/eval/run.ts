@@ -20,13 +20,15 @@ export interface EvalOptions {
   language?: string;
   /** Folds for threshold cross-validation of matchers without their own (default 3). */
   cvFolds?: number;
+  /** Use this threshold instead of choosing one (source "fixed"); for callers that choose it themselves. */
+  fixedThreshold?: number;
   log?: (msg: string) => void;
 }
 
 export interface MatcherEvaluation {
   matcher: string;
   version: string;
-  thresholdSource: 'validation' | 'cross-validation';
+  thresholdSource: 'validation' | 'cross-validation' | 'fixed';
   /** The threshold as chosen on the validation / cross-validation predictions (with its rates there). */
   thresholdChoice: ThresholdChoice;
   /** Test figures at that threshold. */
@@ -57,6 +59,16 @@ export function scoreOf(c: Classification): Scored {
   return alt ? { predicted: alt.intent, topAny, confidence: alt.score } : { predicted: null, topAny, confidence: 0 };
 }
 
+/** Held-out answers of evaluation predictions (for chooseThreshold). */
+export function answersOf(preds: EvalPrediction[]): ScoredAnswer[] {
+  return preds.map((p) => ({ confidence: p.predicted ? p.confidence : 0, correct: !isOutOfScope(p.gold) && p.predicted === p.gold, outOfScope: isOutOfScope(p.gold) }));
+}
+
+/** The same predictions decided at another threshold. */
+export function rethreshold(preds: EvalPrediction[], threshold: number): EvalPrediction[] {
+  return preds.map((p) => ({ ...p, answered: p.predicted !== null && p.confidence >= threshold }));
+}
+
 export function corpusOf(examples: LabelledExample[], language = 'en'): TrainingCorpus {
   return { language, intents: toIntents(examples) };
 }
@@ -80,7 +92,10 @@ export async function evaluateMatcher(create: () => IntentMatcher, opts: EvalOpt
   const t1 = process.hrtime.bigint();
   let heldOut: ScoredAnswer[];
   let thresholdSource: MatcherEvaluation['thresholdSource'];
-  if (opts.val && opts.val.length) {
+  if (opts.fixedThreshold !== undefined) {
+    thresholdSource = 'fixed';
+    heldOut = [];
+  } else if (opts.val && opts.val.length) {
     thresholdSource = 'validation';
     heldOut = [];
     for (const ex of opts.val) heldOut.push(toAnswer(scoreOf(await matcher.classify(ex.text)), ex.intent));
@@ -93,7 +108,10 @@ export async function evaluateMatcher(create: () => IntentMatcher, opts: EvalOpt
       heldOut = await crossValidate(corpus, create, { folds: opts.cvFolds ?? 3 });
     }
   }
-  const thresholdChoice = chooseThreshold(heldOut, { targetWrongRate: opts.targetWrongRate });
+  const thresholdChoice =
+    opts.fixedThreshold !== undefined
+      ? { ...chooseThreshold([], { targetWrongRate: opts.targetWrongRate }), threshold: opts.fixedThreshold, feasible: true }
+      : chooseThreshold(heldOut, { targetWrongRate: opts.targetWrongRate });
   const threshold = thresholdChoice.threshold;
   if (matcher instanceof LinearIntentMatcher) matcher.setThreshold(threshold);
   const thresholdSeconds = Number(process.hrtime.bigint() - t1) / 1e9;

@@ -19,8 +19,12 @@ export interface FeatureOptions {
   charNgrams?: [number, number];
   /** 'wb' (default): n-grams inside space-padded words; 'text': over the whole padded text. */
   charMode?: 'wb' | 'text';
-  /** Drop n-grams seen in fewer training examples than this. Default 1 (keep all). */
-  minDf?: number;
+  /**
+   * Drop n-grams seen in fewer training examples than this. Default 'auto': 2 from 2,000 training
+   * examples on (halves the model, same accuracy on BANKING77/CLINC150), else 1 (small bots need
+   * every n-gram of their few examples).
+   */
+  minDf?: number | 'auto';
   /** Per-view multipliers applied after normalisation. Default 1 each. */
   viewWeights?: { w?: number; s?: number; c?: number };
 }
@@ -30,7 +34,7 @@ export type ResolvedFeatureOptions = {
   stemNgrams: number;
   charNgrams: [number, number];
   charMode: 'wb' | 'text';
-  minDf: number;
+  minDf: number | 'auto';
   viewWeights: { w: number; s: number; c: number };
 };
 
@@ -40,7 +44,7 @@ export function resolveFeatureOptions(o: FeatureOptions = {}): ResolvedFeatureOp
     stemNgrams: o.stemNgrams ?? 2,
     charNgrams: o.charNgrams ?? [2, 5],
     charMode: o.charMode ?? 'wb',
-    minDf: Math.max(1, Math.floor(o.minDf ?? 1)),
+    minDf: o.minDf === undefined || o.minDf === 'auto' ? 'auto' : Math.max(1, Math.floor(o.minDf)),
     viewWeights: { w: o.viewWeights?.w ?? 1, s: o.viewWeights?.s ?? 1, c: o.viewWeights?.c ?? 1 },
   };
 }
@@ -133,8 +137,9 @@ export class Vectorizer {
       for (const v of VIEWS) for (const g of grams[v]) seen.add(g);
       for (const g of seen) df.set(g, (df.get(g) ?? 0) + 1);
     }
+    const minDf = o.minDf === 'auto' ? (texts.length >= 2000 ? 2 : 1) : o.minDf;
     const terms = [...df.entries()]
-      .filter(([, n]) => n >= o.minDf)
+      .filter(([, n]) => n >= minDf)
       .map(([t]) => t)
       .sort();
     const n = texts.length;

@@ -26,6 +26,11 @@ import { chooseThreshold, type ScoredAnswer, type ThresholdChoice } from './thre
 
 export interface LinearMatcherOptions {
   features?: FeatureOptions;
+  /**
+   * Ensemble of feature views: one softmax model per feature set, logits averaged (then one
+   * temperature). Default: a single model on `features`.
+   */
+  members?: FeatureOptions[];
   /** L2 strength (default 1e-5). */
   l2?: number;
   /** SGD epochs (default 12). */
@@ -73,21 +78,27 @@ interface ModelJson {
   /** null = never answer (no threshold met the target). */
   threshold: number | null;
   targetWrongRate: number;
-  vectorizer: VectorizerJson;
-  /** Int8 weights (deflated, base64), feature-major, with one float32 scale per feature row. */
-  weights: { scales: string; q: string };
-  bias: string;
+  members: {
+    vectorizer: VectorizerJson;
+    /** Int8 weights (deflated, base64), feature-major, with one float32 scale per feature row. */
+    weights: { scales: string; q: string };
+    bias: string;
+  }[];
   examples: number;
 }
 
 interface TrainedState {
   classes: string[];
   rejectMask: Uint8Array;
-  vectorizer: Vectorizer;
-  model: SoftmaxModel;
+  members: Member[];
   temperature: number;
   threshold: number;
   examples: number;
+}
+
+interface Member {
+  vectorizer: Vectorizer;
+  model: SoftmaxModel;
 }
 
 export interface CalibrationReport {
@@ -115,7 +126,7 @@ export class LinearIntentMatcher implements IntentMatcher {
     this.options = { ...options };
     this.lang = languageSupport(this.language, { stemming: options.stemming ?? 'auto' });
     this.maxIntents = Math.max(5, Math.floor(options.maxIntents ?? 10));
-    const f = resolveFeatureOptions(options.features);
+    const f = (options.members ?? [options.features]).map((m) => resolveFeatureOptions(m));
     const settings = {
       f,
       l2: options.l2 ?? 1e-5,
@@ -188,28 +199,33 @@ export class LinearIntentMatcher implements IntentMatcher {
     const weights = this.exampleWeights(intents, rejectMask, labels);
     const folds = Math.floor(this.options.calibrationFolds ?? 3);
     const canCalibrate = folds >= 2 && classes.length >= 2 && total >= 2 * folds;
-    const fits = (canCalibrate ? folds : 0) + 1;
     let fitNo = 0;
-    const fitOnce = async (idx: number[]): Promise<{ vectorizer: Vectorizer; model: SoftmaxModel }> => {
-      await new Promise<void>((r) => setImmediate(r)); // let the event loop breathe between fits
+    const memberOptions = this.options.members ?? [this.options.features ?? {}];
+    const fits = ((canCalibrate ? folds : 0) + 1) * memberOptions.length;
+    const fitOnce = async (idx: number[]): Promise<Member[]> => {
       const sub = idx.map((i) => texts[i]!);
-      const vectorizer = Vectorizer.fit(sub, this.lang, this.options.features);
-      const x = toCsr(sub.map((t) => vectorizer.transform(t, this.lang)), vectorizer.size);
-      const model = trainSoftmax(
-        x,
-        Int32Array.from(idx, (i) => labels[i]!),
-        classes.length,
-        {
-          l2: this.options.l2 ?? 1e-5,
-          epochs: this.options.epochs ?? 12,
-          learningRate: this.options.learningRate ?? 1.5,
-          seed: this.options.seed ?? 1,
-          onEpoch: (e, n) => report({ phase: 'train', done: fitNo * n + e, total: fits * n, message: `fit ${fitNo + 1}/${fits}, epoch ${e}/${n}` }),
-        },
-        Float32Array.from(idx, (i) => weights[i]!),
-      );
-      fitNo++;
-      return { vectorizer, model };
+      const members: Member[] = [];
+      for (const features of memberOptions) {
+        await new Promise<void>((r) => setImmediate(r)); // let the event loop breathe between fits
+        const vectorizer = Vectorizer.fit(sub, this.lang, features);
+        const x = toCsr(sub.map((t) => vectorizer.transform(t, this.lang)), vectorizer.size);
+        const model = trainSoftmax(
+          x,
+          Int32Array.from(idx, (i) => labels[i]!),
+          classes.length,
+          {
+            l2: this.options.l2 ?? 1e-5,
+            epochs: this.options.epochs ?? 12,
+            learningRate: this.options.learningRate ?? 1.5,
+            seed: this.options.seed ?? 1,
+            onEpoch: (e, n) => report({ phase: 'train', done: fitNo * n + e, total: fits * n, message: `fit ${fitNo + 1}/${fits}, epoch ${e}/${n}` }),
+          },
+          Float32Array.from(idx, (i) => weights[i]!),
+        );
+        fitNo++;
+        members.push({ vectorizer, model });
+      }
+      return members;
     };
 
     let temperature = 1;
@@ -225,11 +241,15 @@ export class LinearIntentMatcher implements IntentMatcher {
         const heldIdx: number[] = [];
         for (let i = 0; i < total; i++) (foldOf[i] === f ? heldIdx : trainIdx).push(i);
         if (!heldIdx.length) {
-          fitNo++;
+          fitNo += memberOptions.length;
           continue;
         }
-        const { vectorizer, model } = await fitOnce(trainIdx);
-        const z = logitsMatrix(model, toCsr(heldIdx.map((i) => vectorizer.transform(texts[i]!, this.lang)), vectorizer.size));
+        const members = await fitOnce(trainIdx);
+        const z = new Float64Array(heldIdx.length * C);
+        for (const { vectorizer, model } of members) {
+          const zm = logitsMatrix(model, toCsr(heldIdx.map((i) => vectorizer.transform(texts[i]!, this.lang)), vectorizer.size));
+          for (let j = 0; j < z.length; j++) z[j]! += zm[j]! / members.length;
+        }
         heldIdx.forEach((i, k) => oofLogits.set(z.subarray(k * C, (k + 1) * C), held.length * C + k * C));
         held.push(...heldIdx);
       }
@@ -258,17 +278,18 @@ export class LinearIntentMatcher implements IntentMatcher {
     }
 
     const all = Array.from({ length: total }, (_, i) => i);
-    const { vectorizer, model } = total ? await fitOnce(all) : { vectorizer: Vectorizer.fit([], this.lang, this.options.features), model: emptyModel(classes.length) };
+    const members = total
+      ? await fitOnce(all)
+      : memberOptions.map((f) => ({ vectorizer: Vectorizer.fit([], this.lang, f), model: emptyModel(classes.length) }));
     // Quantise now so that the model in memory is exactly what exportModel() → importModel() restores.
-    const { dequantized } = quantizeRows(model.weights, model.classes);
-    model.weights = dequantized;
-    this.state = { classes, rejectMask, vectorizer, model, temperature, threshold, examples: total };
+    for (const { model } of members) model.weights = quantizeRows(model.weights, model.classes).dequantized;
+    this.state = { classes, rejectMask, members, temperature, threshold, examples: total };
     this.calibration = calibration;
     report({
       phase: 'done',
       done: total,
       total,
-      message: `trained ${classes.length} intents on ${total} examples (${vectorizer.size} features, T=${temperature.toFixed(3)}, threshold=${threshold.toFixed(3)})`,
+      message: `trained ${classes.length} intents on ${total} examples (${members.reduce((n, m) => n + m.vectorizer.size, 0)} features, T=${temperature.toFixed(3)}, threshold=${threshold.toFixed(3)})`,
     });
   }
 
@@ -290,10 +311,8 @@ export class LinearIntentMatcher implements IntentMatcher {
   probabilities(text: string): Float64Array | null {
     const st = this.state;
     if (!st) throw new Error('linear intent matcher: classify() called before train() or importModel().');
-    const x = st.vectorizer.transform(text, this.lang);
-    if (!x.indices.length && !st.examples) return null;
-    const z = logitsInto(st.model, x, new Float64Array(st.model.classes));
-    return softmaxT(z, st.temperature);
+    if (!st.examples) return null;
+    return softmaxT(this.logits(st, text).z, st.temperature);
   }
 
   /** Synchronous classify(). */
@@ -303,18 +322,33 @@ export class LinearIntentMatcher implements IntentMatcher {
     const input = typeof text === 'string' ? text : '';
     const empty: Classification = { text: input, language: this.language, intents: [], top: null };
     if (!input.trim() || !st.examples || !st.classes.length) return empty;
-    const x = st.vectorizer.transform(input, this.lang);
-    const probs = softmaxT(logitsInto(st.model, x, new Float64Array(st.model.classes)), st.temperature);
+    const { z, known } = this.logits(st, input);
+    const probs = softmaxT(z, st.temperature);
     // Nothing known in the text: the model only has its biases to go on; report them, but no top.
     const order = topK(probs, this.maxIntents);
     const ranked: IntentScore[] = order.map((c) => ({ intent: st.classes[c]!, score: probs[c]! }));
-    const best = x.indices.length ? bestAllowed(probs, st.rejectMask) : -1;
+    const best = known ? bestAllowed(probs, st.rejectMask) : -1;
     return {
       text: input,
       language: this.language,
       intents: ranked,
       top: best >= 0 ? { intent: st.classes[best]!, score: probs[best]! } : null,
     };
+  }
+
+  /** Averaged member logits, and whether the text had any known feature. */
+  private logits(st: TrainedState, text: string): { z: Float64Array; known: boolean } {
+    const C = st.classes.length;
+    const z = new Float64Array(C);
+    const tmp = new Float64Array(C);
+    let known = false;
+    for (const { vectorizer, model } of st.members) {
+      const x = vectorizer.transform(text, this.lang);
+      if (x.indices.length) known = true;
+      logitsInto(model, x, tmp);
+      for (let c = 0; c < C; c++) z[c]! += tmp[c]! / st.members.length;
+    }
+    return { z, known };
   }
 
   async classify(text: string): Promise<Classification> {
@@ -324,7 +358,6 @@ export class LinearIntentMatcher implements IntentMatcher {
   exportModel(): string {
     const st = this.state;
     if (!st) throw new Error('linear intent matcher: nothing to export, train() or importModel() first.');
-    const { scales, q } = quantizeRows(st.model.weights, st.model.classes);
     const json: ModelJson = {
       format: MODEL_FORMAT,
       matcher: this.name,
@@ -335,9 +368,14 @@ export class LinearIntentMatcher implements IntentMatcher {
       temperature: st.temperature,
       threshold: Number.isFinite(st.threshold) ? st.threshold : null,
       targetWrongRate: this.options.targetWrongRate ?? 0.02,
-      vectorizer: st.vectorizer.toJSON(),
-      weights: { scales: f32ToBase64(scales), q: int8ToBase64Deflated(q) },
-      bias: f32ToBase64(st.model.bias),
+      members: st.members.map(({ vectorizer, model }) => {
+        const { scales, q } = quantizeRows(model.weights, model.classes);
+        return {
+          vectorizer: vectorizer.toJSON(),
+          weights: { scales: f32ToBase64(scales), q: int8ToBase64Deflated(q) },
+          bias: f32ToBase64(model.bias),
+        };
+      }),
       examples: st.examples,
     };
     return JSON.stringify(json);
@@ -362,20 +400,23 @@ export class LinearIntentMatcher implements IntentMatcher {
     }
     try {
       const classes = (json.classes ?? []).map(String);
-      const vectorizer = Vectorizer.fromJSON(json.vectorizer!);
       const C = classes.length;
-      const scales = base64ToF32(json.weights!.scales);
-      const q = base64DeflatedToInt8(json.weights!.q);
-      const bias = base64ToF32(json.bias!);
-      if (scales.length !== vectorizer.size || q.length !== vectorizer.size * C || bias.length !== C) {
-        throw new Error('weights do not match the vocabulary');
-      }
+      if (!Array.isArray(json.members) || !json.members.length) throw new Error('no model members');
+      const members: Member[] = json.members.map((m) => {
+        const vectorizer = Vectorizer.fromJSON(m.vectorizer);
+        const scales = base64ToF32(m.weights.scales);
+        const q = base64DeflatedToInt8(m.weights.q);
+        const bias = base64ToF32(m.bias);
+        if (scales.length !== vectorizer.size || q.length !== vectorizer.size * C || bias.length !== C) {
+          throw new Error('weights do not match the vocabulary');
+        }
+        return { vectorizer, model: { classes: C, features: vectorizer.size, weights: dequantizeRows(scales, q, C), bias } };
+      });
       const reject = new Set((json.reject ?? []).map(String));
       this.state = {
         classes,
         rejectMask: Uint8Array.from(classes, (c) => (reject.has(c) ? 1 : 0)),
-        vectorizer,
-        model: { classes: C, features: vectorizer.size, weights: dequantizeRows(scales, q, C), bias },
+        members,
         temperature: Number(json.temperature) || 1,
         threshold: json.threshold === null ? Infinity : Number(json.threshold),
         examples: Number(json.examples) || 0,
