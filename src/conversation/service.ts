@@ -14,7 +14,7 @@ import type { Bot } from '../flow/model';
 import { interpret, type Context, type Effect, type Input, type OutMessage, type TurnResult, type Understanding } from '../flow/interpreter';
 import { initialState, readState, type ConversationState } from '../flow/state';
 import type { ConversationStore, NewEvent, StoredEvent } from '../store/port';
-import { StaleVersionError } from '../store/port';
+import { DuplicateIdempotencyKeyError, StaleVersionError } from '../store/port';
 import type { IntentMatcher } from '../nlu/port';
 import type { JsonObject, JsonValue } from '../util/json';
 import { silentLogger, type Logger } from '../util/logger';
@@ -126,21 +126,15 @@ export class ConversationService {
 
   private async turn(conversationId: string, msg: IncomingMessage): Promise<TurnOutcome> {
     const key = msg.clientMessageId ? `msg:${msg.clientMessageId}` : undefined;
-    if (key) {
-      const prev = await this.store.getIdempotent(conversationId, key);
-      if (prev !== undefined) {
-        // The stored outcome leaves out the state; answer with the conversation's current one.
-        const rec = await this.store.load(conversationId);
-        if (!rec) throw new ConversationNotFound(conversationId);
-        return { ...(prev as unknown as TurnOutcome), duplicate: true, state: readState(rec.state) };
-      }
-    }
+    if (key && (await this.store.getIdempotent(conversationId, key)) !== undefined) return this.replay(conversationId, msg.clientMessageId!);
     const nlu = await this.understand(msg.text ?? '');
     const maxRetries = this.opts.maxStaleRetries ?? 5;
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.attempt(conversationId, msg, nlu, key);
       } catch (e) {
+        // The same message was accepted by another process in the meantime.
+        if (e instanceof DuplicateIdempotencyKeyError && msg.clientMessageId) return this.replay(conversationId, msg.clientMessageId);
         if (e instanceof StaleVersionError && attempt < maxRetries) {
           this.log.warn('stale conversation version; retrying the turn', { conversationId, attempt });
           continue;
@@ -148,6 +142,39 @@ export class ConversationService {
         throw e;
       }
     }
+  }
+
+  /**
+   * The outcome of an already accepted message, rebuilt from the event log: its replies are the
+   * bot messages committed after it (all of them once its turn finished; those committed so far
+   * if it is still running elsewhere or its process stopped mid-turn).
+   */
+  private async replay(conversationId: string, clientMessageId: string): Promise<TurnOutcome> {
+    const rec = await this.store.load(conversationId);
+    if (!rec) throw new ConversationNotFound(conversationId);
+    const types = ['customer_message', 'bot_message', 'routed', 'handoff', 'fallback'];
+    const events: StoredEvent[] = [];
+    for (let after = 0; ; ) {
+      const page = await this.store.events(conversationId, { afterSeq: after, limit: 10000, types });
+      events.push(...page);
+      if (page.length < 10000) break;
+      after = page[page.length - 1].seq;
+    }
+    let start = -1;
+    for (let i = events.length - 1; i >= 0; i--)
+      if (events[i].type === 'customer_message' && events[i].data.clientMessageId === clientMessageId) {
+        start = i;
+        break;
+      }
+    const out: TurnOutcome = { conversationId, replies: [], duplicate: true, intent: null, handoff: null, fallback: false, state: readState(rec.state) };
+    for (let i = start + 1; start >= 0 && i < events.length && events[i].type !== 'customer_message'; i++) {
+      const e = events[i];
+      if (e.type === 'bot_message') out.replies.push(e.data.message as unknown as OutMessage);
+      else if (e.type === 'routed' && !out.intent) out.intent = { intent: String(e.data.intent), confidence: Number(e.data.confidence) };
+      else if (e.type === 'handoff') out.handoff = { reason: String(e.data.reason), queue: String(e.data.queue) };
+      else if (e.type === 'fallback') out.fallback = true;
+    }
+    return out;
   }
 
   private async understand(text: string): Promise<Understanding | null> {
@@ -164,6 +191,11 @@ export class ConversationService {
     const ctx = this.ctx(conversationId);
     const input: Input = { type: 'message', text: msg.text ?? '', payload: msg.payload, nlu };
     const r = interpret(this.bot, state, input, ctx);
+    if (msg.clientMessageId) {
+      // Keep the client's id with the message, so a retry can find this turn's replies.
+      const id = msg.clientMessageId;
+      r.events = r.events.map((e) => (e.type === 'customer_message' ? { ...e, data: { ...e.data, clientMessageId: id } } : e));
+    }
     return this.commitAndPerform(conversationId, r, rec.version, false, ctx, key);
   }
 
@@ -207,7 +239,9 @@ export class ConversationService {
             state: r.state as unknown as JsonObject,
             events: this.toEvents(r, ctx.now),
             at: ctx.now,
-            idempotency: !action && idempotencyKey ? { key: idempotencyKey, value: outcomeForStorage(next) } : undefined,
+            // The message is marked as accepted in the same commit that stores it; a retry then
+            // replays the replies from the event log instead of processing it again.
+            idempotency: !resultInput && idempotencyKey ? { key: idempotencyKey, value: { acceptedAt: ctx.now } } : undefined,
           });
           v = res.version;
         } catch (e) {
@@ -249,10 +283,4 @@ export class ConversationService {
   private toEvents(r: TurnResult, at: string): NewEvent[] {
     return r.events.map((e) => ({ type: e.type, at, data: e.data }));
   }
-}
-
-function outcomeForStorage(o: TurnOutcome): JsonValue {
-  // The state is not needed to answer a retried request; keep the stored value small.
-  const { state: _state, ...rest } = o;
-  return JSON.parse(JSON.stringify(rest)) as JsonValue;
 }
