@@ -12,6 +12,8 @@ hb.registerHelper('ne', (a: unknown, b: unknown) => a !== b);
 hb.registerHelper('upper', (s: unknown) => (typeof s === 'string' ? s.toUpperCase() : s));
 hb.registerHelper('lower', (s: unknown) => (typeof s === 'string' ? s.toLowerCase() : s));
 hb.registerHelper('default', (v: unknown, d: unknown) => (isEmpty(v) ? d : v));
+/** `{{encode vars.query}}`: percent-encode a value for use inside a URL. */
+hb.registerHelper('encode', (v: unknown) => (v === undefined || v === null ? '' : encodeURIComponent(String(v))));
 hb.registerHelper('join', (v: unknown, sep: unknown) => (Array.isArray(v) ? v.join(typeof sep === 'string' ? sep : ', ') : v));
 hb.registerHelper('money', (v: unknown, cur: unknown) => {
   const n = typeof v === 'number' ? v : Number(v);
@@ -27,7 +29,7 @@ hb.registerHelper('date', (v: unknown) => {
   return d.toLocaleDateString('en-US', { weekday: 'long', year: 'numeric', month: 'long', day: 'numeric', timeZone: 'UTC' });
 });
 
-export const TEMPLATE_HELPERS = ['eq', 'ne', 'upper', 'lower', 'default', 'join', 'money', 'date', 'if', 'unless', 'each', 'with', 'lookup', 'log'];
+export const TEMPLATE_HELPERS = ['eq', 'ne', 'upper', 'lower', 'default', 'join', 'money', 'date', 'encode', 'if', 'unless', 'each', 'with', 'lookup', 'log'];
 /** The data a template can see. */
 export const TEMPLATE_ROOTS = ['slots', 'vars', 'profile', 'bot', 'conversation', 'article'];
 

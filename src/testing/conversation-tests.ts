@@ -139,7 +139,7 @@ function matchesReply(m: OutMessage, e: z.infer<typeof botExpectation>): boolean
   if (e.matches !== undefined && !new RegExp(e.matches, 'i').test(replyText(m))) return false;
   if (e.citation !== undefined && m.citation?.articleId !== e.citation) return false;
   if (e.quickReplies) {
-    const titles = [...(m.quickReplies ?? []), ...(m.buttons ?? [])].map((b) => b.title.toLowerCase());
+    const titles = [...(m.quickReplies ?? []), ...(m.buttons ?? [])].map((b) => decodeEntities(b.title).toLowerCase());
     if (!e.quickReplies.every((t) => titles.some((x) => x.includes(t.toLowerCase())))) return false;
   }
   return true;
@@ -156,7 +156,17 @@ function describeExpectation(e: z.infer<typeof botExpectation>): string {
   return `a reply ${parts.join(', ')}`;
 }
 
-const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+/** Deep equality of JSON values; object key order does not matter. */
+function same(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (Array.isArray(a) || Array.isArray(b)) return Array.isArray(a) && Array.isArray(b) && a.length === b.length && a.every((x, i) => same(x, b[i]));
+  if (a && b && typeof a === 'object' && typeof b === 'object') {
+    const ka = Object.keys(a as object);
+    const kb = Object.keys(b as object);
+    return ka.length === kb.length && ka.every((k) => same((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+  }
+  return false;
+}
 
 export interface RunDeps {
   bot: Bot;
