@@ -2,6 +2,9 @@
  * Intent-matcher benchmark on public datasets (read from ../shared/datasets, never copied here).
  *
  *   npx tsx bench/nlu.ts            (writes docs/nlu-benchmark.md; BENCH_NLU_QUICK=1 skips ablations)
+ *   BENCH_NLU_ACME=1 npx tsx bench/nlu.ts
+ *                                   only the demo bot: nested cross-validation of the engine's
+ *                                   defaults (threshold: auto, out-of-scope class) vs node-nlp
  *
  * BANKING77: train.csv minus a stratified 10% validation split (seed 42) → scored on that split.
  * CLINC150:  train + oos_train → scored on val + oos_val. The official test splits are absent, so
@@ -137,7 +140,122 @@ function markdownTable(): string {
   return [head, sep, ...body.map((b) => `| ${b} |`)].join('\n');
 }
 
+// ------------------------------------------------------------------ the demo bot (BENCH_NLU_ACME=1)
+
+/**
+ * Off-topic questions for measuring rejection on the demo bot, written separately from Baton's
+ * generic out-of-scope list (src/nlu/out-of-scope.ts) and never trained on: other wordings and,
+ * partly, other topics (cars, insurance, dinosaurs).
+ */
+const HELD_OUT_OFF_TOPIC = [
+  'do you sell cars', 'what is the weather', 'tell me a joke', "what's the weather like in paris", 'who is the president of france',
+  'can you recommend a good book', 'what is 2 plus 2', 'how do I bake bread', 'is it going to rain', 'who won the super bowl',
+  'what is the population of canada', 'are you a robot', 'what is love', 'where can I buy a used car', 'how do I fix a flat tire',
+  'play a song by taylor swift', 'what year is it', 'tell me about dinosaurs', 'how do I cook rice', 'what is the speed of light',
+  'my cat is sick', 'I want to learn guitar', 'what is the best phone', 'do you like pizza', 'who are you',
+  'can you do my taxes', 'I need a plumber', 'recommend a vacation spot', 'how tall is the eiffel tower', 'translate thank you into german',
+  'what is machine learning', 'buy bitcoin', 'how to change a car battery', 'when is christmas', 'what are the lottery numbers',
+  'do you sell insurance', 'do you sell houses', 'can I order a pizza', 'book a flight to london', 'what movies are playing',
+];
+
+interface BotVariant {
+  name: string;
+  matcher: 'linear' | 'nlpjs';
+  outOfScope: boolean;
+  /** A fixed threshold, or auto for this target. */
+  threshold: number | { target: number };
+}
+
+/**
+ * The demo bot's examples, nested cross-validation: outer 5 folds over the bot's own examples
+ * (built-ins included); in each, the engine's whole training (for `auto`: the matcher's inner
+ * 5-fold calibration and threshold choice) sees only the other folds, then answers or declines
+ * the held-out examples and the held-out off-topic questions. Honest estimates of what
+ * `threshold: auto` gives on new phrasings.
+ */
+async function acme(): Promise<string> {
+  const { loadBot } = await import('../src/flow/loader');
+  const { buildCorpus } = await import('../src/nlu/corpus');
+  const { outOfScopeFor } = await import('../src/nlu/out-of-scope');
+  const { autoThreshold } = await import('../src/nlu/engine');
+  const { stratifiedFolds } = await import('../src/nlu/linear/crossval');
+  const loaded = loadBot(path.join(ROOT, 'bots/acme'));
+  if (!loaded.bot) throw new Error('bots/acme does not load');
+  const corpus = buildCorpus(loaded.bot);
+  const items = corpus.intents.flatMap((i) => i.examples.map((text) => ({ text, intent: i.intent })));
+  const K = 5;
+  const folds = stratifiedFolds(items.map((i) => i.intent), K, 11);
+  const variants: BotVariant[] = [
+    { name: 'node-nlp, threshold 0.65 (the old default)', matcher: 'nlpjs', outOfScope: false, threshold: 0.65 },
+    { name: 'linear, auto @ 10%, no out-of-scope class', matcher: 'linear', outOfScope: false, threshold: { target: 0.1 } },
+    { name: 'linear, auto @ 10% + out-of-scope class (default)', matcher: 'linear', outOfScope: true, threshold: { target: 0.1 } },
+    { name: 'linear, auto @ 5% + out-of-scope class', matcher: 'linear', outOfScope: true, threshold: { target: 0.05 } },
+  ];
+  const lines = [
+    '| engine | thresholds (5 outer folds) | answered correctly | wrong answers / answers | held-out off-topic answered | full training |',
+    '|---|---|---|---|---|---|',
+  ];
+  for (const v of variants) {
+    log(`acme: ${v.name}`);
+    let inScope = 0;
+    let right = 0;
+    let answered = 0;
+    let offAnswered = 0;
+    const thresholds: number[] = [];
+    const extra = v.outOfScope ? outOfScopeFor('en') : [];
+    for (let f = 0; f < K; f++) {
+      const byIntent = new Map<string, string[]>();
+      items.forEach((it, i) => {
+        if (folds[i] !== f) byIntent.set(it.intent, [...(byIntent.get(it.intent) ?? []), it.text]);
+      });
+      const train = { language: 'en', intents: [...[...byIntent].map(([intent, examples]) => ({ intent, examples })), ...extra] };
+      const m: IntentMatcher = v.matcher === 'nlpjs' ? new NlpjsIntentMatcher('en') : new LinearIntentMatcher('en', { calibrationFolds: 5 });
+      await m.train(train);
+      const t = typeof v.threshold === 'number' ? v.threshold : autoThreshold((m as LinearIntentMatcher).calibrationReport!.predictions, v.threshold.target).threshold;
+      thresholds.push(t);
+      const best = async (text: string) => {
+        const c = await m.classify(text);
+        const top = c.intents.find((x) => x.intent !== 'oos' && x.intent !== 'None' && x.score > 0);
+        return top && top.score >= t ? top.intent : null;
+      };
+      for (let i = 0; i < items.length; i++) {
+        if (folds[i] !== f) continue;
+        inScope++;
+        const a = await best(items[i]!.text);
+        if (a !== null) answered++;
+        if (a === items[i]!.intent) right++;
+      }
+      for (const q of HELD_OUT_OFF_TOPIC) if ((await best(q)) !== null) offAnswered++;
+    }
+    const full: IntentMatcher = v.matcher === 'nlpjs' ? new NlpjsIntentMatcher('en') : new LinearIntentMatcher('en', { calibrationFolds: 5 });
+    const t0 = Date.now();
+    await full.train({ language: 'en', intents: [...corpus.intents, ...extra] });
+    const trainMs = Date.now() - t0;
+    lines.push(
+      `| ${v.name} | ${thresholds.map((t) => t.toFixed(2)).join(', ')} | ${pct(right / inScope)}% | ${pct((answered - right) / answered)}% | ` +
+        `${pct(offAnswered / (K * HELD_OUT_OFF_TOPIC.length))}% | ${(trainMs / 1000).toFixed(1)} s |`,
+    );
+  }
+  return lines.join('\n');
+}
+
+async function acmeMain(): Promise<void> {
+  const started = Date.now();
+  const table = await acme();
+  process.stdout.write(table + '\n');
+  const docPath = path.join(ROOT, 'docs/nlu-benchmark.md');
+  const doc = fs.readFileSync(docPath, 'utf8');
+  const begin = '<!-- bench-acme:begin -->';
+  const end = '<!-- bench-acme:end -->';
+  const generated =
+    `${begin}\n_Generated by \`BENCH_NLU_ACME=1 npx tsx bench/nlu.ts\` on ${new Date().toISOString().slice(0, 10)}; ` +
+    `${os.cpus().length} cores, Node ${process.version}; whole run ${((Date.now() - started) / 1000).toFixed(0)} s._\n\n${table}\n${end}`;
+  fs.writeFileSync(docPath, doc.includes(begin) && doc.includes(end) ? doc.replace(new RegExp(`${begin}[\\s\\S]*${end}`), generated) : `${doc}\n${generated}\n`);
+  log(`wrote ${path.relative(ROOT, docPath)}`);
+}
+
 async function main(): Promise<void> {
+  if (process.env.BENCH_NLU_ACME === '1') return acmeMain();
   const started = Date.now();
   await banking();
   await clinc();

@@ -13,4 +13,7 @@ export { SqliteStore } from './store/sqlite';
 export type { IntentMatcher, TrainingCorpus, Classification } from './nlu/port';
 export { NlpjsIntentMatcher } from './nlu/nlpjs';
 export { createApp } from './http/app';
+export { startServer, type ServerHandle } from './http/serve';
+export { signUserId, verifyIdentity } from './identity/verify';
+export { webRouter, webAssets } from './web';
 export { jsonLogger, silentLogger, type Logger } from './util/logger';

@@ -12,16 +12,36 @@ import type { ConversationStore } from './store/port';
 import { MemoryStore } from './store/memory';
 import { SqliteStore } from './store/sqlite';
 import type { IntentMatcher, TrainProgress } from './nlu/port';
-import { NlpjsIntentMatcher } from './nlu/nlpjs';
-import { loadOrTrain } from './nlu/cache';
-import { buildCorpus } from './nlu/corpus';
+import { LinearIntentMatcher } from './nlu/linear/matcher';
+import { loadOrTrain, type LoadOrTrainResult } from './nlu/cache';
+import {
+  applyThresholds,
+  createIntentMatcher,
+  defaultFolds,
+  describeResolution,
+  engineCacheVersion,
+  exampleCount,
+  heldOutPredictions,
+  isStoredHeldOut,
+  packHeldOut,
+  resolveThresholds,
+  trainingCorpus,
+  unpackHeldOut,
+  type StoredHeldOut,
+  type ThresholdResolution,
+} from './nlu/engine';
+import { engineConfigOf } from './nlu/settings';
 import { jsonLogger, type Logger } from './util/logger';
+import { CommitFeed, observeStore } from './realtime/commit-feed';
 
 export interface BatonOptions {
   /** Folder of the bot (holds bot.yaml). */
   botDir: string;
-  /** 'memory', a SQLite file path, or an existing store. Default: memory. */
-  store?: 'memory' | { sqlite: string } | ConversationStore;
+  /**
+   * 'memory', a SQLite file path, a MongoDB URL (`{ mongo: 'mongodb://…' }`, e.g. from
+   * BATON_DATABASE_URL), or an existing store. Default: memory.
+   */
+  store?: 'memory' | { sqlite: string } | { mongo: string } | ConversationStore;
   /** Where trained models are cached. Default: `<botDir>/.cache` or $BATON_CACHE_DIR. */
   cacheDir?: string;
   logger?: Logger;
@@ -36,7 +56,10 @@ export interface Baton {
   bot: Bot;
   warnings: Problem[];
   service: ConversationService;
+  /** The store; every create/commit through it is announced on `commits`. */
   store: ConversationStore;
+  /** Commits made in this process (through `store` or the service), for real-time delivery and metrics. */
+  commits: CommitFeed;
   matcher: IntentMatcher;
   model: { hash: string; fromCache: boolean; trainMs: number; file: string };
   close(): Promise<void>;
@@ -46,16 +69,53 @@ export function defaultCacheDir(bot: Bot): string {
   return process.env.BATON_CACHE_DIR ? path.resolve(process.env.BATON_CACHE_DIR, bot.id) : path.join(bot.dir, '.cache');
 }
 
-export async function trainBot(bot: Bot, opts: { cacheDir?: string; logger?: Logger; onProgress?: (p: TrainProgress) => void } = {}) {
-  const matcher = new NlpjsIntentMatcher(bot.language);
+export interface TrainedBot extends LoadOrTrainResult {
+  /** The thresholds now in `bot.config.nlu` (`auto` resolved), and what they give on cross-validation. */
+  thresholds: ThresholdResolution;
+}
+
+/**
+ * Trains (or loads from the cache) the bot's intent matcher, as chosen by bot.yaml's `nlu:` block,
+ * and resolves the `auto` settings (threshold, digressionThreshold, ambiguityMargin) into numbers,
+ * which it writes into `bot.config.nlu` so that the interpreter (built afterwards) uses them. The
+ * cross-validated predictions behind `threshold: auto` (and the threshold they gave) are stored
+ * with the cached model: a cache hit gives the same thresholds without retraining, and a changed
+ * target or fixed threshold is re-resolved from them.
+ */
+export async function trainBot(bot: Bot, opts: { cacheDir?: string; logger?: Logger; onProgress?: (p: TrainProgress) => void } = {}): Promise<TrainedBot> {
+  const engine = engineConfigOf(bot.config.nlu);
+  const corpus = trainingCorpus(bot, engine);
+  const folds = defaultFolds(exampleCount(corpus));
+  const create = (): IntentMatcher => createIntentMatcher(engine, bot.language, corpus, folds);
+  const matcher = create();
   const log = opts.logger;
-  return loadOrTrain({
-    corpus: buildCorpus(bot),
+  const config = { ...bot.config.nlu };
+  const r = await loadOrTrain({
+    corpus,
     matcher,
     cacheDir: opts.cacheDir ?? defaultCacheDir(bot),
+    version: engineCacheVersion(matcher, folds),
     onProgress: opts.onProgress,
     log: log ? (m: string) => log.info(m, { bot: bot.id }) : undefined,
+    // The held-out predictions are stored with the model. The linear matcher's calibration folds
+    // are the cross-validation (free); node-nlp runs its own, only when the threshold is `auto`.
+    meta: async (m) => {
+      const needCv = m instanceof LinearIntentMatcher || engine.autoThreshold;
+      const preds = needCv ? await heldOutPredictions(m, corpus, create, folds) : null;
+      const packed = packHeldOut(preds, folds);
+      return { ...packed, resolved: resolveThresholds(config, unpackHeldOut(packed), folds) };
+    },
+    isMeta: (x) => isStoredHeldOut(x) && x.folds === folds && (x.predictions !== null || !engine.autoThreshold),
   });
+  const stored = r.meta as StoredHeldOut;
+  const thresholds = resolveThresholds(bot.config.nlu, unpackHeldOut(stored), stored.folds);
+  applyThresholds(bot.config.nlu, thresholds);
+  if (r.matcher instanceof LinearIntentMatcher) r.matcher.setThreshold(thresholds.threshold);
+  const line = `nlu: ${engine.matcher} matcher, ${describeResolution(thresholds)}`;
+  // An `auto` that could not reach its target (or had nothing to measure) is worth a warning.
+  if (thresholds.adjusted === 'infeasible' || thresholds.adjusted === 'no-data') log?.warn(line, { bot: bot.id });
+  else log?.info(line, { bot: bot.id });
+  return { ...r, thresholds };
 }
 
 export async function createBaton(opts: BatonOptions): Promise<Baton> {
@@ -63,18 +123,24 @@ export async function createBaton(opts: BatonOptions): Promise<Baton> {
   const { bot, warnings } = loadBotOrThrow(opts.botDir);
   const actions = opts.actions ?? loadActionsModule(bot.actionsModule);
   const trained = await trainBot(bot, { cacheDir: opts.cacheDir, logger, onProgress: opts.onTrainProgress });
-  const store: ConversationStore =
+  const rawStore: ConversationStore =
     opts.store === undefined || opts.store === 'memory'
       ? new MemoryStore()
       : 'sqlite' in (opts.store as object)
         ? new SqliteStore({ filename: (opts.store as { sqlite: string }).sqlite })
-        : (opts.store as ConversationStore);
+        : 'mongo' in (opts.store as object)
+          ? // Loaded only when used: mongoose is not needed (nor loaded) for the other stores.
+            new (await import('./store/mongo')).MongoStore({ url: (opts.store as { mongo: string }).mongo })
+          : (opts.store as ConversationStore);
+  const commits = new CommitFeed();
+  const store = observeStore(rawStore, commits);
   const service = new ConversationService({ bot, store, matcher: trained.matcher, actions, logger, clock: opts.clock, newId: opts.newId });
   return {
     bot,
     warnings,
     service,
     store,
+    commits,
     matcher: trained.matcher,
     model: { hash: trained.hash, fromCache: trained.fromCache, trainMs: trained.trainMs, file: trained.file },
     close: () => store.close(),

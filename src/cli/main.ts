@@ -5,6 +5,7 @@
  *   baton train <bot-dir>         train and cache the NLU model
  *   baton chat <bot-dir>          talk to the bot in the terminal (reads lines from stdin when piped)
  *   baton test <bot-dir>          run the bot's conversation tests
+ *   baton eval <bot-dir>          cross-validate the bot's intent examples (report.html, report.json)
  *   baton serve <bot-dir>         serve the bot over HTTP
  */
 import * as path from 'path';
@@ -19,6 +20,8 @@ import { loadConversationTests, runConversationTest, type TestResult } from '../
 import { jsonLogger, silentLogger } from '../util/logger';
 import type { OutButton } from '../flow/interpreter';
 import { nluCommand } from './nlu';
+import { evalCommand } from './eval';
+import { describeResolution } from '../nlu/engine';
 import { serve } from '../http/serve';
 
 const USAGE = `Usage: baton <command> <bot-dir> [options]
@@ -28,8 +31,13 @@ Commands:
   train <bot-dir>                 train the intent model (cached by content hash)
   chat <bot-dir> [--db FILE]      talk to the bot; with piped stdin, one customer message per line
   test <bot-dir> [--filter TEXT]  run the bot's conversation tests (bots/<id>/tests/*.yaml)
-  serve <bot-dir> [--port N] [--db FILE]
-                                  serve the bot over HTTP (default port $PORT or 3978)
+  serve [bot-dir] [--port N] [--db FILE]
+                                  serve the bot over HTTP + WebSocket (default bot $BATON_BOT or
+                                  bots/acme, port $PORT or 3978, db $BATON_DB or data/baton.sqlite)
+  eval <bot-dir> [--out DIR] [--folds K] [--target-wrong-rate R] [--json]
+                                  cross-validate the bot's intent examples: per-intent scores,
+                                  confused intents, the threshold for the target wrong-answer rate;
+                                  writes report.html + report.json (default <bot-dir>/.cache/eval)
   nlu eval --train FILE --test FILE [--val FILE] [--target-wrong-rate 0.02] [--baseline node-nlp]
            [--predictions OUT.jsonl] [--json]
                                   benchmark the intent matcher on a labelled data set
@@ -114,6 +122,7 @@ async function trainCommand(botDir: string): Promise<number> {
       ? `model for ${bot.id} is up to date (${path.relative(process.cwd(), r.file)}), loaded in ${Date.now() - started} ms`
       : `trained ${bot.id}: ${intents} intents in ${(r.trainMs / 1000).toFixed(1)} s → ${path.relative(process.cwd(), r.file)}`,
   );
+  out(`${r.matcher.name}: ${describeResolution(r.thresholds)}`);
   return 0;
 }
 
@@ -210,8 +219,8 @@ async function testCommand(botDir: string, flags: Args['flags']): Promise<number
 }
 
 async function serveCommand(botDir: string, flags: Args['flags']): Promise<number> {
-  await serve({ botDir, port: flags.port ? Number(flags.port) : undefined, db: typeof flags.db === 'string' ? flags.db : undefined });
-  return new Promise<number>(() => undefined); // runs until killed
+  // Runs until SIGTERM/SIGINT (graceful shutdown); the bot defaults to $BATON_BOT, then bots/acme.
+  return serve({ botDir: botDir || undefined, port: typeof flags.port === 'string' ? flags.port : undefined, db: typeof flags.db === 'string' ? flags.db : undefined });
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -223,7 +232,7 @@ export async function main(argv: string[]): Promise<number> {
     out(a);
     return argv.length ? 0 : 2;
   }
-  if (!a.botDir) {
+  if (!a.botDir && a.cmd !== 'serve') {
     err(`baton ${a.cmd}: which bot? Pass its folder, e.g. \`baton ${a.cmd} bots/acme\`\n\n${USAGE}`);
     return 2;
   }
@@ -239,6 +248,8 @@ export async function main(argv: string[]): Promise<number> {
         return await testCommand(a.botDir, a.flags);
       case 'serve':
         return await serveCommand(a.botDir, a.flags);
+      case 'eval':
+        return await evalCommand(argv.slice(1));
       default:
         err(`baton: unknown command "${a.cmd}"\n\n${USAGE}`);
         return 2;

@@ -17,7 +17,7 @@ import type { ConversationStore, NewEvent, StoredEvent } from '../store/port';
 import { DuplicateIdempotencyKeyError, StaleVersionError } from '../store/port';
 import type { IntentMatcher } from '../nlu/port';
 import type { JsonObject, JsonValue } from '../util/json';
-import { silentLogger, type Logger } from '../util/logger';
+import { silentLogger, withFields, type Logger } from '../util/logger';
 import { runAction, type Actions } from './actions';
 import { KeyedQueue } from './keyed-queue';
 import { entityTypesOf, extractEntities, type Entity } from '../nlu/entities';
@@ -69,9 +69,16 @@ export interface ServiceOptions {
 
 export const MAX_TEXT_LENGTH = 4000;
 
+/** Told when a turn starts running (its turn in the per-conversation queue came) and when it ends. */
+export interface TurnListener {
+  turnStarted?(conversationId: string): void;
+  turnEnded?(conversationId: string, result: { outcome?: TurnOutcome; error?: unknown; durationMs: number }): void;
+}
+
 export class ConversationService {
   readonly bot: Bot;
-  private readonly store: ConversationStore;
+  /** The store this service commits to (read access for the HTTP layer). */
+  readonly store: ConversationStore;
   private readonly matcher: IntentMatcher;
   private readonly actions: Actions;
   private readonly clock: () => Date;
@@ -79,6 +86,8 @@ export class ConversationService {
   private readonly log: Logger;
   private readonly queue = new KeyedQueue();
   private readonly entityTypes: ReturnType<typeof entityTypesOf>;
+  private readonly listeners = new Set<TurnListener>();
+  private readonly inFlight = new Set<Promise<unknown>>();
 
   constructor(private readonly opts: ServiceOptions) {
     this.bot = opts.bot;
@@ -97,12 +106,19 @@ export class ConversationService {
   }
 
   /** Start a conversation; returns its id and the bot's welcome messages. */
-  async create(opts: { id?: string; channel?: string; profile?: Record<string, JsonValue> } = {}): Promise<{ conversationId: string; replies: OutMessage[] }> {
+  async create(opts: { id?: string; channel?: string; profile?: Record<string, JsonValue>; customerId?: string } = {}): Promise<{ conversationId: string; replies: OutMessage[] }> {
     const id = opts.id ?? this.newId();
     const state0 = initialState({ channel: opts.channel, profile: opts.profile });
     const ctx = this.ctx(id);
     const r = interpret(this.bot, state0, { type: 'start' }, ctx);
-    const created = await this.store.create({ id, botId: this.bot.id, state: r.state as unknown as JsonObject, at: ctx.now, events: this.toEvents(r, ctx.now) });
+    const created = await this.store.create({
+      id,
+      botId: this.bot.id,
+      state: r.state as unknown as JsonObject,
+      at: ctx.now,
+      events: this.toEvents(r, ctx.now),
+      ...(opts.customerId !== undefined ? { customerId: opts.customerId } : {}),
+    });
     const out = await this.commitAndPerform(id, r, created.version, true, ctx, undefined);
     return { conversationId: id, replies: out.replies };
   }
@@ -112,7 +128,44 @@ export class ConversationService {
     const text = (msg.text ?? '').normalize('NFC');
     if (!text.trim() && !msg.payload) throw new InvalidMessageError('a message needs "text" or "payload"');
     if (text.length > MAX_TEXT_LENGTH) throw new InvalidMessageError(`message text is ${text.length} characters; the limit is ${MAX_TEXT_LENGTH}`);
-    return this.queue.run(conversationId, () => this.turn(conversationId, { ...msg, text }));
+    const p = this.queue.run(conversationId, () => this.observed(conversationId, () => this.turn(conversationId, { ...msg, text })));
+    this.inFlight.add(p);
+    const done = () => void this.inFlight.delete(p);
+    p.then(done, done);
+    return p;
+  }
+
+  /** Subscribe to turn start/end (typing indicators, metrics). Returns the unsubscribe function. */
+  observe(listener: TurnListener): () => void {
+    this.listeners.add(listener);
+    return () => void this.listeners.delete(listener);
+  }
+
+  /** Resolves when every accepted message has been processed (graceful shutdown). */
+  async drain(): Promise<void> {
+    while (this.inFlight.size) await Promise.allSettled([...this.inFlight]);
+  }
+
+  private async observed(conversationId: string, run: () => Promise<TurnOutcome>): Promise<TurnOutcome> {
+    const started = Date.now();
+    const tell = (f: (l: TurnListener) => void) => {
+      for (const l of this.listeners) {
+        try {
+          f(l);
+        } catch (e) {
+          this.log.error('turn listener failed', { conversationId, error: e as Error });
+        }
+      }
+    };
+    tell((l) => l.turnStarted?.(conversationId));
+    try {
+      const outcome = await run();
+      tell((l) => l.turnEnded?.(conversationId, { outcome, durationMs: Date.now() - started }));
+      return outcome;
+    } catch (error) {
+      tell((l) => l.turnEnded?.(conversationId, { error, durationMs: Date.now() - started }));
+      throw error;
+    }
   }
 
   async history(conversationId: string, opts: { afterSeq?: number; limit?: number } = {}): Promise<StoredEvent[]> {
@@ -272,7 +325,7 @@ export class ConversationService {
         slots: structuredClone(r.state.slots),
         vars: structuredClone(r.state.vars),
         profile: structuredClone(r.state.profile),
-        log: this.log,
+        log: withFields(this.log, { conversationId, action: action.action }),
       });
       resultInput = { type: 'action_result', requestId: action.requestId, ...result } as Input;
       r = interpret(this.bot, r.state, resultInput, this.ctx(conversationId));

@@ -12,6 +12,7 @@ import type { JsonObject, JsonValue } from '../util/json';
 import { renderTemplate, renderUrl } from './templates';
 import { evaluate } from './expressions';
 import { extractSlotValue } from './slot-types';
+import { DEFAULT_MESSAGES, RESUME_CONTINUE, RESUME_RESTART } from './messages';
 
 // ---------------------------------------------------------------- inputs and outputs
 
@@ -372,7 +373,12 @@ class Turn {
       const f = this.finishFrame(outcome);
       if (!f) return;
       if (f.kind === 'digression') return this.resumeInterrupted();
-      if (f.kind === 'main') return;
+      if (f.kind === 'main') {
+        // The customer's request is settled when the flow they started ends `resolved` and
+        // nothing else is in progress (a digression that ends resolved leaves its flow open).
+        if (outcome === 'resolved' && !this.s.stack.length) this.resolve();
+        return;
+      }
     }
   }
 
@@ -387,6 +393,7 @@ class Turn {
     this.abandonAll('handed_off');
     this.s.pending = null;
     this.s.status = 'handed_off';
+    delete this.s.resolvedAt;
     this.s.handoff = { reason, queue: q, at: this.ctx.now, acknowledged: false };
     this.s.fallbacks = 0;
     this.effects.push({ type: 'handoff', reason, queue: q });
@@ -441,12 +448,7 @@ class Turn {
           case 'human':
             return this.handoff('customer_request', undefined);
           case 'restart':
-            this.abandonAll('abandoned');
-            this.s.slots = {};
-            this.s.vars = {};
-            this.s.pending = null;
-            this.event('restarted');
-            return this.sayKey('restart');
+            return this.restart();
           case 'cancel':
             if (!this.s.stack.length) return this.sayKey('cancel_nothing');
             this.abandonAll('cancelled');
@@ -514,8 +516,12 @@ class Turn {
         const yn = extractSlotValue({ type: 'yes_no' }, payload ?? text, { mode: 'answer', today: this.ctx.today });
         if (!yn.ok) return false;
         this.event('feedback', { article: p.articleId, helpful: yn.value === true });
-        if (yn.value === true) this.sayKey('feedback_yes');
-        else {
+        if (yn.value === true) {
+          this.sayKey('feedback_yes');
+          // The customer confirmed the answer settled their question. Only a confirmation counts:
+          // an answer alone (or with `askFeedback: false`) does not resolve the conversation.
+          if (!this.s.stack.length) this.resolve();
+        } else {
           this.sayKey('feedback_no');
           this.s.pending = { kind: 'handoff_offer', reason: 'answer_not_helpful' };
         }
@@ -535,6 +541,8 @@ class Turn {
         this.dispatch(chosen.intent, 1, 'choice', p.text ?? '', false);
         return true;
       }
+      case 'resume':
+        return this.answerResume(p, text, payload);
     }
   }
 
@@ -550,7 +558,7 @@ class Turn {
     // answer wins over them ("yes, cancel it" answers "Shall I cancel the order?"), except when
     // they come from a button or keyword, or when any text is a valid answer (free-text
     // questions), where only a very confident match counts.
-    const control = u.intent && ['builtin.cancel', 'builtin.restart', 'builtin.human'].includes(u.intent);
+    const control = u.intent && CONTROL_INTENTS.includes(u.intent);
     const controlWins =
       u.via !== 'nlu' ||
       (slot.type === 'text' ? u.confidence >= digressionThreshold : !r.ok && u.confidence >= threshold);
@@ -584,6 +592,163 @@ class Turn {
       return this.offerHandoff('max_attempts');
     }
     this.ask(f, true);
+  }
+
+  // ------------------------------------------------------------ the conversation's life
+
+  /**
+   * Mark the conversation resolved (only an active one: a handed-off conversation is the agent's
+   * to resolve). No event of its own: the log already says why — `flow_ended` with outcome
+   * `resolved`, or `feedback` with `helpful: true` — and the state has `status`/`resolvedAt`.
+   */
+  resolve() {
+    if (this.s.status !== 'active') return;
+    this.s.status = 'resolved';
+    this.s.resolvedAt = this.ctx.now;
+  }
+
+  /** A customer message reopens a resolved conversation; the message is then handled as usual. */
+  reopen() {
+    const resolvedAt = this.s.resolvedAt ?? null;
+    this.s.status = 'active';
+    delete this.s.resolvedAt;
+    this.event('conversation_reopened', { by: 'customer', resolvedAt });
+  }
+
+  /**
+   * "Thanks" or "bye" after the request was settled closes the exchange rather than reopening
+   * it: the bot answers it (the built-in thanks/goodbye) and the conversation stays resolved,
+   * so a polite customer does not count as a reopened conversation (nor, later, land back in
+   * an agent's queue).
+   */
+  courtesy(text: string, payload: string | undefined, nlu: Understanding | null): boolean {
+    const u = this.understand(text, payload, nlu);
+    if (u.intent !== 'builtin.thanks' && u.intent !== 'builtin.goodbye') return false;
+    return this.bot.intents[u.intent]?.kind === 'builtin' && (u.via !== 'nlu' || u.confidence >= this.bot.config.nlu.threshold);
+  }
+
+  /** Start over: stop every flow (outcome `abandoned`) and forget what they collected. */
+  restart() {
+    this.abandonAll('abandoned');
+    this.s.slots = {};
+    this.s.vars = {};
+    this.s.pending = null;
+    this.event('restarted');
+    this.sayKey('restart');
+  }
+
+  /** The flow the customer asked for that the current question belongs to: the top frame's nearest non-sub-flow. */
+  entryFrame(): Frame | undefined {
+    for (let i = this.s.stack.length - 1; i >= 0; i--) if (this.s.stack[i].kind !== 'sub') return this.s.stack[i];
+    return this.s.stack[0];
+  }
+
+  /**
+   * The customer comes back to an open question after more than `conversation.resumeAfter`
+   * without writing. Someone returning hours or days later may have forgotten the question —
+   * or may be writing about something else — so the message is not simply taken as the answer:
+   *
+   * 1. **Cancel / start over / talk to a person** (button, keyword, or typed with `nlu.threshold`
+   *    confidence) happens at once, as mid-question — except that a typed one never loses to
+   *    a valid answer of a typed question ("yes, cancel it").
+   * 2. **A clear new request** — another flow or a knowledge article, by button, keyword or with
+   *    `nlu.threshold` confidence (`nlu.digressionThreshold` when the message is also a valid
+   *    answer) — wins over the old question: the customer knows what they want now.
+   *    - another flow: the old flows are abandoned (outcome `abandoned`) and the new one starts.
+   *      Coming back to a days-old question after finishing it would surprise the customer.
+   *    - an article: it is answered (no "Did that help?"), then the bot asks whether to
+   *      continue the old flow or start over, so the open flow is never left dangling.
+   *    Asking again for a flow that is already open (e.g. "I want to return something" in the
+   *    middle of the return) is not new: it is handled like rule 3 or 4.
+   * 3. **A valid answer** to the question (e.g. the order number they were asked for) is accepted
+   *    and the flow goes on. Free-text (`text`) questions accept anything, so there a message
+   *    proves nothing and rule 4 applies.
+   * 4. **Anything else** (hello, an unclear message, an invalid answer): "Welcome back! We were in
+   *    the middle of …. Continue or start over?" (`resume_prompt`). The message is not used;
+   *    Continue re-asks the question, Start over abandons the flows.
+   */
+  returning(f: Frame, text: string, payload: string | undefined, nlu: Understanding | null, idleMs: number) {
+    const flow = this.flowOf(f);
+    const step = flow.steps[f.pc] as Extract<Step, { kind: 'collect' }>;
+    const slot = this.slotOf(f, step.slot)!;
+    const u = this.understand(text, payload, nlu);
+    const { threshold, digressionThreshold } = this.bot.config.nlu;
+    const r = extractSlotValue(slot, payload ?? text, { mode: 'answer', today: this.ctx.today });
+    const answered = r.ok && slot.type !== 'text';
+    const certain = u.via !== 'nlu';
+    const target = u.intent ? this.bot.intents[u.intent] : undefined;
+    const entry = this.entryFrame() ?? f;
+    const skipped = (reason: string) =>
+      this.event('resume_skipped', { flow: entry.flowId, step: f.stepId, reason, intent: u.intent, idleSeconds: Math.round(idleMs / 1000) });
+
+    if (u.intent && target && CONTROL_INTENTS.includes(u.intent) && (certain || (!answered && u.confidence >= threshold))) {
+      skipped('control');
+      return this.dispatch(u.intent, u.confidence, u.via, text, target.kind === 'flow');
+    }
+    const open = target?.kind === 'flow' && this.s.stack.some((fr) => fr.flowId === target.flowId);
+    const isNew = !!u.intent && !u.intent.startsWith('builtin.') && !!target && target.kind !== 'builtin' && !open;
+    if (isNew && (certain || u.confidence >= (answered ? digressionThreshold : threshold))) {
+      if (target.kind === 'article') {
+        this.event('digression', { from: flow.id, to: u.intent!, confidence: u.confidence });
+        this.dispatch(u.intent!, u.confidence, u.via, text, true);
+        return this.offerResume(f, idleMs);
+      }
+      skipped('new_request');
+      return this.dispatch(u.intent!, u.confidence, u.via, text, false);
+    }
+    if (answered) {
+      skipped('answer');
+      return this.handleCollect(f, text, payload, nlu);
+    }
+    this.offerResume(f, idleMs);
+  }
+
+  /** Ask "continue or start over?" about the flow waiting at `f`. The first two buttons of `resume_prompt` are Continue and Start over. */
+  offerResume(f: Frame, idleMs: number) {
+    const entry = this.entryFrame() ?? f;
+    const extra = { flow: { title: this.flowOf(entry).title } };
+    const tpl = this.bot.messages.resume_prompt?.length ? this.bot.messages.resume_prompt : DEFAULT_MESSAGES.resume_prompt;
+    const out = tpl.map((t) => this.render(t, extra));
+    const last = out[out.length - 1];
+    const where = !last.quickReplies?.length && last.buttons?.length ? 'buttons' : 'quickReplies';
+    const defaults = DEFAULT_MESSAGES.resume_prompt[0].quickReplies ?? [];
+    const buttons: OutButton[] = [...(last[where] ?? [])];
+    for (let i = buttons.length; i < 2; i++) buttons.push({ title: defaults[i].title });
+    buttons[0] = { title: buttons[0].title, payload: RESUME_CONTINUE };
+    buttons[1] = { title: buttons[1].title, payload: RESUME_RESTART };
+    last[where] = buttons;
+    for (const m of out) this.send(m);
+    this.s.pending = { kind: 'resume', flowId: entry.flowId, titles: { continue: buttons[0].title, restart: buttons[1].title } };
+    this.event('resume_offered', { flow: entry.flowId, step: f.stepId, idleSeconds: Math.round(idleMs / 1000) });
+  }
+
+  /** The reply to "continue or start over?". Returns false (the question is dropped) when the message is neither. */
+  answerResume(p: Extract<Pending, { kind: 'resume' }>, text: string, payload: string | undefined): boolean {
+    const norm = (x: string) => x.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, ' ').trim();
+    let choice: 'continue' | 'start_over' | undefined;
+    if (payload === RESUME_CONTINUE) choice = 'continue';
+    else if (payload === RESUME_RESTART) choice = 'start_over';
+    else if (!payload) {
+      const t = norm(text);
+      if (t === norm(p.titles.continue) || t === '1') choice = 'continue';
+      else if (t === norm(p.titles.restart) || t === '2') choice = 'start_over';
+      else {
+        // "yes" = continue; "no" (don't continue) = start over.
+        const yn = extractSlotValue({ type: 'yes_no' }, text, { mode: 'answer', today: this.ctx.today });
+        if (yn.ok) choice = yn.value === true ? 'continue' : 'start_over';
+      }
+    }
+    if (!choice) return false;
+    this.event('resume_answered', { flow: p.flowId, choice });
+    const f = this.top();
+    if (choice === 'continue' && f?.waiting === 'collect') {
+      this.sayKey('resume', { flow: { title: this.flowOf(this.entryFrame() ?? f).title } });
+      this.ask(f, false);
+      return true;
+    }
+    // Start over — or there is nothing left to continue (the flow was dropped since).
+    this.restart();
+    return true;
   }
 
   actionResult(input: Extract<Input, { type: 'action_result' }>) {
@@ -628,6 +793,13 @@ class Turn {
         entities: (nlu.entities ?? []) as unknown as JsonValue[],
         ...(nlu.sentiment ? { sentiment: nlu.sentiment as unknown as JsonValue } : {}),
       });
+    const previous = this.s.lastCustomerAt;
+    this.s.lastCustomerAt = this.ctx.now;
+    const idleMs = previous ? Date.parse(this.ctx.now) - Date.parse(previous) : NaN;
+    const resumeAfter = this.bot.config.conversation?.resumeAfterMs ?? null;
+    /** The customer comes back after a long time (unknown for states written before `lastCustomerAt` existed: then no). */
+    const away = resumeAfter !== null && Number.isFinite(idleMs) && idleMs > resumeAfter;
+    if (this.s.status === 'resolved' && !this.courtesy(text, payload, nlu)) this.reopen();
     if (this.s.status === 'handed_off') {
       if (this.s.handoff && !this.s.handoff.acknowledged) {
         this.s.handoff.acknowledged = true;
@@ -643,12 +815,16 @@ class Turn {
       // question in this turn, so it is not a reply to any of those.
       if (this.s.pending || this.top()?.waiting || this.handedOff()) return;
     }
+    // Misunderstandings "in a row" do not span a long absence.
+    if (away) this.s.fallbacks = 0;
+    // A pending question answered after a long absence still counts (the customer scrolled back
+    // and pressed a button or answered it); anything else drops it, as always.
     if (this.s.pending) {
       const p = this.s.pending;
       if (this.answerPending(p, text, payload)) return;
     }
     const cur = this.top();
-    if (cur?.waiting === 'collect') return this.handleCollect(cur, text, payload, nlu);
+    if (cur?.waiting === 'collect') return away ? this.returning(cur, text, payload, nlu, idleMs) : this.handleCollect(cur, text, payload, nlu);
     this.route(text, payload, nlu);
   }
 
@@ -658,6 +834,9 @@ class Turn {
     if (this.bot.welcomeFlow) this.startFlow(this.bot.welcomeFlow, 'main', 'welcome');
   }
 }
+
+/** Intents that stop or redirect whatever is in progress, even in the middle of a question. */
+const CONTROL_INTENTS = ['builtin.cancel', 'builtin.restart', 'builtin.human'];
 
 /** Variables a flow assigns (set steps and action results). */
 function flowVars(flow: Flow): string[] {

@@ -14,6 +14,7 @@ import { closestName, compileFlow } from './compile';
 import { DEFAULT_MESSAGES, MESSAGE_KEYS, normalizeMessages } from './messages';
 import { loadArticles } from '../knowledge/loader';
 import { validateBot } from './validate';
+import { nluConfigFromFile } from '../nlu/settings';
 
 export const BOT_FILE = 'bot.yaml';
 
@@ -221,7 +222,7 @@ export function loadBot(botDirInput: string): LoadResult {
     actionsModule,
     welcomeFlow: cfg.welcomeFlow,
     profileFields: ['id', 'name', 'email', 'phone', ...(cfg.profile ?? [])],
-    config: { nlu: cfg.nlu, fallback: cfg.fallback, handoff: cfg.handoff, answers: cfg.answers },
+    config: { nlu: nluConfigFromFile(cfg.nlu), fallback: cfg.fallback, handoff: cfg.handoff, answers: cfg.answers, conversation: { resumeAfterMs: durationMs(cfg.conversation.resumeAfter) } },
     messages,
     flows,
     articles,
@@ -239,6 +240,14 @@ export function loadBot(botDirInput: string): LoadResult {
   validateBot(bot, problems, { botFile, messagePos });
   const sorted = sortProblems(problems);
   return { bot: hasErrors(sorted) ? null : bot, problems: sorted };
+}
+
+/** A bot.yaml duration ("90s", "30m", "24h", "7d") in milliseconds; `0`, "0" and "never" → null (off). The schema has checked the form. */
+export function durationMs(d: string | number): number | null {
+  const m = /^\s*(\d+)\s*([smhd])\s*$/i.exec(String(d));
+  if (!m) return null;
+  const ms = Number(m[1]) * { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2].toLowerCase() as 's' | 'm' | 'h' | 'd'];
+  return ms > 0 ? ms : null;
 }
 
 /** Load a bot or throw BotValidationError with every problem (the server refuses to start this way). */

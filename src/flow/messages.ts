@@ -53,6 +53,10 @@ export function messageTexts(m: MessageTemplate): string[] {
 
 const YES_NO = [{ title: 'Yes' }, { title: 'No' }];
 
+/** Payloads of the two buttons of `resume_prompt` (the interpreter sets them on its first two quick replies). */
+export const RESUME_CONTINUE = 'resume:continue';
+export const RESUME_RESTART = 'resume:restart';
+
 /** The bot's own wording. Every key can be overridden in bot.yaml under `messages:`. */
 export const DEFAULT_MESSAGES: Record<string, MessageTemplate[]> = {
   welcome: [{ text: "Hi! I'm the {{bot.name}} assistant. Ask me a question, or pick a topic below." }],
@@ -80,6 +84,21 @@ export const DEFAULT_MESSAGES: Record<string, MessageTemplate[]> = {
   action_error: [{ text: 'Sorry, something went wrong on our side.' }],
   max_attempts: [{ text: "Sorry, I still couldn't understand that." }],
   resume: [{ text: "Now, back to where we were." }],
+  resume_prompt: [
+    {
+      text: 'Welcome back! We were in the middle of “{{flow.title}}”. Would you like to continue or start over?',
+      quickReplies: [
+        { title: 'Continue', payload: RESUME_CONTINUE },
+        { title: 'Start over', payload: RESUME_RESTART },
+      ],
+    },
+  ],
 };
 
 export const MESSAGE_KEYS = Object.keys(DEFAULT_MESSAGES);
+
+/** Template roots a bot message may use besides the usual ones (the interpreter passes them when it renders that message). */
+export const MESSAGE_TEMPLATE_ROOTS: Record<string, string[]> = {
+  resume: ['flow'],
+  resume_prompt: ['flow'],
+};

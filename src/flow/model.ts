@@ -119,11 +119,39 @@ export type IntentTarget =
 export const BUILTIN_NAMES = ['greeting', 'thanks', 'goodbye', 'human', 'restart', 'cancel'] as const;
 export type BuiltinName = (typeof BUILTIN_NAMES)[number];
 
+/** bot.yaml `nlu:` settings that choose and tune the intent matcher (see docs/nlu.md). */
+export interface NluEngineConfig {
+  matcher: 'linear' | 'nlpjs';
+  /** `threshold: auto` (the default): chosen at training time by cross-validation for `targetWrongRate`. */
+  autoThreshold: boolean;
+  /** `digressionThreshold: auto` (the default): halfway between the threshold and 1. */
+  autoDigressionThreshold: boolean;
+  /** `ambiguityMargin: auto` (the default): a margin suited to the matcher's scores. */
+  autoAmbiguityMargin: boolean;
+  /** Largest acceptable share of wrong answers among answers given, for `threshold: auto`. */
+  targetWrongRate: number;
+  /** Train Baton's generic off-topic questions as a rejection class (linear matcher only). */
+  outOfScope: boolean;
+}
+
 export interface BotConfig {
-  nlu: { threshold: number; ambiguityMargin: number; digressionThreshold: number; suggestions: number; suggestionThreshold: number };
+  nlu: {
+    /** Answer when the top intent's confidence is at least this. With `threshold: auto` a placeholder until trainBot() resolves it. */
+    threshold: number;
+    /** With `ambiguityMargin: auto` a placeholder until trainBot() resolves it. */
+    ambiguityMargin: number;
+    /** With `digressionThreshold: auto` a placeholder until trainBot() resolves it. */
+    digressionThreshold: number;
+    suggestions: number;
+    suggestionThreshold: number;
+    /** Engine settings, read by src/nlu and src/main.ts (the interpreter reads only the numbers above). Absent = defaults. */
+    engine?: NluEngineConfig;
+  };
   fallback: { offerHandoffAfter: number };
   handoff: { queue: string };
   answers: { askFeedback: boolean };
+  /** `resumeAfterMs`: bot.yaml `conversation.resumeAfter` in milliseconds; null = never ask "continue or start over?". */
+  conversation: { resumeAfterMs: number | null };
 }
 
 export interface Bot {

@@ -5,6 +5,7 @@
  * or misspelt step kind gets its own clear error instead of a union mismatch.
  */
 import { z } from 'zod';
+import { DEFAULT_TARGET_WRONG_RATE } from '../nlu/settings';
 
 const id = z
   .string()
@@ -141,6 +142,9 @@ export const articleFrontMatterSchema = z.strictObject({
   askFeedback: z.boolean().optional(),
 });
 
+/** A number in [0, 1] or "auto"; "auto" (and absence) parse to undefined. */
+const autoOrUnit = z.preprocess((v) => (v === 'auto' ? undefined : v), z.number().min(0).max(1).optional());
+
 export const botFileSchema = z.strictObject({
   id: id.optional(),
   name: z.string().min(1),
@@ -154,12 +158,25 @@ export const botFileSchema = z.strictObject({
   profile: z.array(id).optional(),
   nlu: z
     .strictObject({
-      /** Minimum confidence to act on an intent; below it the bot says it is not sure. */
-      threshold: z.number().min(0).max(1).default(0.65),
-      /** If the second-best intent is within this margin of the best, the bot asks which one was meant. */
-      ambiguityMargin: z.number().min(0).max(1).default(0.1),
-      /** Minimum confidence for leaving a question half-way to handle another topic. */
-      digressionThreshold: z.number().min(0).max(1).default(0.8),
+      /** The intent matcher: `linear` (calibrated TF-IDF + softmax regression) or `nlpjs` (node-nlp). See docs/nlu.md. */
+      matcher: z.enum(['linear', 'nlpjs']).default('linear'),
+      /**
+       * Minimum confidence to act on an intent; below it the bot says it is not sure. A number, or
+       * `auto` (the default, also when absent: undefined here): chosen when the model is trained,
+       * by cross-validation on the bot's examples, for `targetWrongRate`.
+       */
+      threshold: autoOrUnit,
+      /** For `threshold: auto`: the largest acceptable share of wrong answers among the answers given. */
+      targetWrongRate: z.number().min(0.005).max(0.5).default(DEFAULT_TARGET_WRONG_RATE),
+      /** Train Baton's generic off-topic questions ("tell me a joke") as a class the bot declines. */
+      outOfScope: z.boolean().default(true),
+      /**
+       * If the second-best intent is within this margin of the best (and together they reach the
+       * threshold), the bot asks which one was meant. `auto` (default): 0.3 with the linear matcher, 0.1 with nlpjs.
+       */
+      ambiguityMargin: autoOrUnit,
+      /** Minimum confidence for leaving a question half-way to handle another topic; `auto` (default): halfway between the threshold and 1. */
+      digressionThreshold: autoOrUnit,
       /** Number of suggestions offered when the bot is not sure. */
       suggestions: z.number().int().min(0).max(5).default(3),
       /** Minimum confidence for an intent to be offered as a suggestion. */
@@ -181,6 +198,20 @@ export const botFileSchema = z.strictObject({
     .strictObject({
       /** Ask "Did that help?" after a knowledge answer and record the reply as feedback. */
       askFeedback: z.boolean().default(true),
+    })
+    .prefault({}),
+  conversation: z
+    .strictObject({
+      /**
+       * A customer who comes back in the middle of a question after more than this long without
+       * writing is asked whether to continue or start over. A whole number with s, m, h or d
+       * ("30m", "24h", "7d"); `0` or "never" switches the question off.
+       */
+      resumeAfter: z
+        .custom<string | number>((v) => v === 0 || (typeof v === 'string' && /^\s*(?:never|0|\d+\s*[smhd])\s*$/i.test(v)), {
+          message: 'write a duration with its unit, like "30m", "24h" or "7d" (s, m, h, d), or "never" to switch it off',
+        })
+        .default('24h'),
     })
     .prefault({}),
   messages: z.record(z.string(), saySchema).optional(),

@@ -1,6 +1,15 @@
 /**
  * Conversation state: plain JSON, versioned. The store keeps it as the snapshot next
  * to the append-only event log.
+ *
+ * Compatibility: fields added after version 1 (`lastCustomerAt`, `resolvedAt`, status
+ * `resolved`, pending `resume`) are optional additions, so the version stays 1 and no
+ * migration is needed: a snapshot written before them reads as is (no known time of the
+ * last customer message = no "welcome back" question on the next message; no `resolvedAt`
+ * = not resolved). Keeping the version also keeps rolling deploys working: a server still
+ * running the previous Baton ignores the new fields instead of refusing the conversation
+ * with StateVersionError. Bump the version only for a change an older reader would get
+ * wrong (a renamed or re-meant field), with a migration in `readState`.
  */
 import type { JsonValue } from '../util/json';
 
@@ -26,11 +35,24 @@ export type Pending =
   | { kind: 'handoff_offer'; reason: string }
   | { kind: 'feedback'; articleId: string }
   /** `text`: the message that led to the choice, used to pre-fill slots of the chosen flow. */
-  | { kind: 'choose'; options: { title: string; intent: string }[]; text?: string };
+  | { kind: 'choose'; options: { title: string; intent: string }[]; text?: string }
+  /** "Welcome back! … continue or start over?", asked when a customer comes back to a flow after a long time. `titles`: the button titles, for typed replies. */
+  | { kind: 'resume'; flowId: string; titles: { continue: string; restart: string } };
+
+/**
+ * Where the conversation stands. `active`: the bot handles messages. `resolved`: the customer's
+ * request was settled (by the bot today; by an agent later) — the next customer message reopens
+ * it. `handed_off`: a person has it; the bot stays silent.
+ */
+export type ConversationStatus = 'active' | 'resolved' | 'handed_off';
 
 export interface ConversationState {
   v: typeof STATE_VERSION;
-  status: 'active' | 'handed_off';
+  status: ConversationStatus;
+  /** ISO time the conversation was resolved; only while `status` is `resolved`. */
+  resolvedAt?: string;
+  /** ISO time of the customer's last message (ctx.now of that turn). Absent until the first message, and in states written before it was recorded. */
+  lastCustomerAt?: string;
   stack: Frame[];
   slots: Record<string, JsonValue>;
   vars: Record<string, JsonValue>;
@@ -69,7 +91,7 @@ export class StateVersionError extends Error {
   }
 }
 
-/** Parse a stored snapshot, checking its version. */
+/** Parse a stored snapshot, checking its version. Version-1 snapshots from before the optional fields were added need no change (see the top of this file). */
 export function readState(json: unknown): ConversationState {
   const s = json as Partial<ConversationState> | null;
   if (!s || typeof s !== 'object' || s.v !== STATE_VERSION) throw new StateVersionError(s && (s as { v?: unknown }).v);

@@ -3,11 +3,13 @@
  */
 import type { Bot, Flow, MessageTemplate, SourcePos, Step } from './model';
 import type { Problem } from './problems';
-import { messageTexts } from './messages';
+import { MESSAGE_TEMPLATE_ROOTS, messageTexts } from './messages';
 import { templateReferences, TemplateSyntaxError, TEMPLATE_ROOTS } from './templates';
 import { referencedPaths, type Expr } from './expressions';
 import { closestName } from './compile';
 import { builtinIntentsFor } from '../nlu/builtin-intents';
+import { overlappingExampleProblems } from '../nlu/overlap';
+import { engineConfigOf } from '../nlu/settings';
 
 interface Ctx {
   bot: Bot;
@@ -213,7 +215,7 @@ export function validateBot(bot: Bot, problems: Problem[], opts: { botFile: stri
   const ctx: Ctx = { bot, problems, allSlots };
 
   for (const [key, msgs] of Object.entries(bot.messages))
-    checkTemplates(ctx, msgs, opts.messagePos?.[key] ?? { file: opts.botFile, line: 1, col: 1 }, undefined, `messages.${key}`);
+    checkTemplates(ctx, msgs, opts.messagePos?.[key] ?? { file: opts.botFile, line: 1, col: 1 }, undefined, `messages.${key}`, MESSAGE_TEMPLATE_ROOTS[key]);
 
   for (const flow of Object.values(bot.flows)) {
     for (const slot of Object.values(flow.slots)) {
@@ -271,6 +273,14 @@ export function validateBot(bot: Bot, problems: Problem[], opts: { botFile: stri
   }
   checkSubflowCycles(ctx);
   checkExamples(ctx);
+  // Near-duplicate examples of different intents (exact duplicates are duplicate_example above).
+  const engine = engineConfigOf(bot.config.nlu);
+  problems.push(
+    ...overlappingExampleProblems(bot, {
+      skip: (x, y) => normalizeExample(x) === normalizeExample(y),
+      outOfScope: engine.matcher === 'linear' && engine.outOfScope,
+    }),
+  );
   for (const a of Object.values(bot.articles)) checkTemplates(ctx, [{ text: a.body }], a.pos, undefined, undefined, ['article']);
 }
 

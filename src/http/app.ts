@@ -1,116 +1,130 @@
 /**
- * A minimal HTTP entry for the customer API: start a conversation, send a message,
- * read the history. Bodies are validated with zod; every error has one JSON shape.
+ * The HTTP app (express 5): the customer API under /api/v1, operations endpoints, and the web
+ * page. Bodies and queries are validated with zod; every error has one JSON shape (errors.ts).
+ * The WebSocket stream is attached to the HTTP server separately (realtime/ws-server.ts).
+ *
+ * Routes (see docs/api.md and GET /api/v1/openapi.json):
+ *   POST /api/v1/conversations                      start (anonymous, or verified identity)
+ *   POST /api/v1/conversations/:id/messages         send a message → the bot's replies
+ *   GET  /api/v1/conversations/:id/messages         history, paged (?after=SEQ&limit=N)
+ *   POST /api/v1/customers/token                    signed identity → customer token
+ *   GET  /api/v1/customers/me/conversations         a verified customer's conversations
+ *   GET  /api/v1/openapi.json, /healthz, /readyz, /metrics
  */
-import express, { type NextFunction, type Request, type Response } from 'express';
-import { createHmac, timingSafeEqual } from 'crypto';
-import { z } from 'zod';
+import express, { type RequestHandler } from 'express';
 import type { ConversationService } from '../conversation/service';
-import { ConversationNotFound, InvalidMessageError } from '../conversation/service';
+import type { ConversationStore } from '../store/port';
+import type { CommitFeed } from '../realtime/commit-feed';
+import { TokenService } from '../identity/tokens';
+import type { Metrics } from '../metrics';
 import type { Logger } from '../util/logger';
 import { demoPage } from './demo-page';
+import type { ApiDeps } from './deps';
+import { HttpError, errorHandler } from './errors';
+import { baseHeaders, cors, requestContext, requireJsonBody, shutdownGuard } from './middleware';
+import { conversationRoutes } from './routes/conversations';
+import { customerRoutes } from './routes/customers';
+import { opsRoutes, type ReadyReport } from './routes/ops';
 
-export class HttpError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string, readonly details?: unknown) {
-    super(message);
+export { HttpError } from './errors';
+export type { ReadyReport } from './routes/ops';
+
+export interface AppOptions {
+  service: ConversationService;
+  /** Signs customer tokens (BATON_SECRET). Give this or `tokens`. */
+  secret?: string;
+  tokens?: TokenService;
+  /** Default: the service's store. */
+  store?: ConversationStore;
+  /** This process's commits (Baton.commits): replies then carry their seq and commit time. */
+  commits?: CommitFeed;
+  /** Verifies identity signatures (BATON_IDENTITY_SECRET); without it verified identity is refused. */
+  identitySecret?: string;
+  logger: Logger;
+  metrics?: Metrics;
+  /** Readiness checks for /readyz. Default: the store answers within `probeTimeoutMs` (2000). */
+  readiness?: () => Promise<ReadyReport>;
+  probeTimeoutMs?: number;
+  /** Browser origins allowed to call the API. Default '*' (tokens are bearer headers, never cookies). */
+  corsOrigins?: '*' | string[];
+  isShuttingDown?: () => boolean;
+  /** Mounted before the 404 handler (e.g. the widget's `webRouter`). Default: a small demo page at `/`. */
+  web?: RequestHandler;
+  version?: string;
+}
+
+/** Every route with its methods; any other method on these paths is a 405 with an Allow header. */
+const ROUTES: [string, string[]][] = [
+  ['/api/v1/conversations', ['POST']],
+  ['/api/v1/conversations/:id/messages', ['GET', 'POST']],
+  ['/api/v1/conversations/:id/stream', ['GET']],
+  ['/api/v1/customers/token', ['POST']],
+  ['/api/v1/customers/me/conversations', ['GET']],
+  ['/api/v1/openapi.json', ['GET']],
+  ['/healthz', ['GET']],
+  ['/readyz', ['GET']],
+  ['/metrics', ['GET']],
+];
+
+/** Probe the store with a read; a store that does not answer within `ms` is not ready. */
+export async function probeStore(store: ConversationStore, ms = 2000): Promise<string> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      store.load('__baton_readiness_probe__'),
+      new Promise((_r, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+      }),
+    ]);
+    return 'ok';
+  } catch (e) {
+    return `unreachable: ${(e as Error).message}`;
+  } finally {
+    clearTimeout(timer);
   }
 }
 
-const createBody = z.strictObject({
-  botId: z.string().optional(),
-  profile: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).optional(),
-});
-const messageBody = z
-  .strictObject({
-    text: z.string().max(4000).optional(),
-    payload: z.string().max(1000).optional(),
-    clientMessageId: z.string().min(1).max(200).optional(),
-  })
-  .refine((b) => (b.text && b.text.trim()) || b.payload, { message: 'send "text" or "payload"' });
+export function createApp(opts: AppOptions) {
+  const { service, logger } = opts;
+  const store = opts.store ?? service.store;
+  const tokens = opts.tokens ?? (opts.secret ? new TokenService(opts.secret, service.bot.id) : undefined);
+  if (!tokens) throw new TypeError('createApp needs `secret` or `tokens`');
+  const isShuttingDown = opts.isShuttingDown ?? (() => false);
+  const deps: ApiDeps = { service, store, tokens, identitySecret: opts.identitySecret, commits: opts.commits, logger };
+  const readiness =
+    opts.readiness ??
+    (async (): Promise<ReadyReport> => {
+      const database = await probeStore(store, opts.probeTimeoutMs);
+      const shutting = isShuttingDown();
+      return { ready: database === 'ok' && !shutting, checks: { database, shutdown: shutting ? 'shutting down' : 'ok' } };
+    });
 
-function parse<T>(schema: z.ZodType<T>, body: unknown): T {
-  const r = schema.safeParse(body ?? {});
-  if (!r.success)
-    throw new HttpError(400, 'invalid_body', 'the request body is not valid', r.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message })));
-  return r.data;
-}
-
-export function createApp(opts: { service: ConversationService; secret: string; logger: Logger; ready?: () => boolean }) {
-  const { service, secret, logger } = opts;
   const app = express();
   app.disable('x-powered-by');
-  app.use(express.json({ limit: '64kb' }));
+  app.set('query parser', 'simple');
+  app.use(requestContext(logger, opts.metrics));
+  app.use(baseHeaders);
+  app.use(cors(opts.corsOrigins ?? '*'));
+  app.use(shutdownGuard(isShuttingDown));
+  app.use(requireJsonBody);
+  app.use(express.json({ limit: '64kb', type: ['application/json', 'application/*+json'] }));
 
-  const tokenFor = (id: string) => createHmac('sha256', secret).update(`conversation:${id}`).digest('base64url');
-  const auth = (req: Request) => {
-    const id = String(req.params.id);
-    const h = req.get('authorization') ?? '';
-    const m = /^Bearer\s+(.+)$/i.exec(h);
-    if (!m) throw new HttpError(401, 'unauthorized', 'send the customerToken of this conversation as "Authorization: Bearer <token>"');
-    const a = Buffer.from(m[1]);
-    const b = Buffer.from(tokenFor(id));
-    if (a.length !== b.length || !timingSafeEqual(a, b)) throw new HttpError(403, 'forbidden', 'this token does not belong to this conversation');
-    return id;
-  };
-
-  app.get('/', (_req, res) => {
-    res.type('html').send(demoPage(service.bot.name));
-  });
-  app.get('/healthz', (_req, res) => {
-    res.json({ status: 'ok' });
-  });
-  app.get('/readyz', (_req, res) => {
-    const ok = opts.ready ? opts.ready() : true;
-    res.status(ok ? 200 : 503).json({ status: ok ? 'ready' : 'starting' });
-  });
-
-  app.post('/api/v1/conversations', async (req, res) => {
-    const body = parse(createBody, req.body);
-    if (body.botId && body.botId !== service.bot.id) throw new HttpError(404, 'bot_not_found', `this server runs bot "${service.bot.id}", not "${body.botId}"`);
-    const r = await service.create({ channel: 'web', profile: body.profile });
-    res.status(201).json({ conversationId: r.conversationId, customerToken: tokenFor(r.conversationId), messages: r.replies.map((m) => ({ ...m, from: 'bot' })) });
-  });
-
-  app.post('/api/v1/conversations/:id/messages', async (req, res) => {
-    const id = auth(req);
-    const body = parse(messageBody, req.body);
-    const r = await service.send(id, body);
-    res.json({ messages: r.replies.map((m) => ({ ...m, from: 'bot' })), duplicate: r.duplicate, handoff: r.handoff });
-  });
-
-  app.get('/api/v1/conversations/:id/messages', async (req, res) => {
-    const id = auth(req);
-    const after = req.query.after === undefined ? undefined : Number(req.query.after);
-    const limit = req.query.limit === undefined ? undefined : Number(req.query.limit);
-    if ((after !== undefined && !Number.isInteger(after)) || (limit !== undefined && (!Number.isInteger(limit) || limit < 1 || limit > 1000)))
-      throw new HttpError(400, 'invalid_query', '"after" must be an integer sequence number and "limit" an integer from 1 to 1000');
-    const events = await service.history(id, { afterSeq: after, limit });
-    if (!events.length && !(await service.state(id))) throw new HttpError(404, 'conversation_not_found', `conversation ${id} does not exist`);
-    res.json({
-      messages: events
-        .filter((e) => e.type !== 'handoff')
-        .map((e) =>
-          e.type === 'customer_message'
-            ? { seq: e.seq, id: `m${e.seq}`, from: 'customer', text: e.data.text, payload: e.data.payload, createdAt: e.at }
-            : { seq: e.seq, ...(e.data.message as object), from: 'bot', createdAt: e.at },
-        ),
+  app.use(opsRoutes({ readiness, metrics: opts.metrics, version: opts.version }));
+  app.use(conversationRoutes(deps));
+  app.use(customerRoutes(deps));
+  app.get('/api/v1/conversations/:id/stream', (_req, _res, next) =>
+    next(new HttpError(426, 'upgrade_required', 'this is a WebSocket endpoint: connect with ws(s)://…/stream?token=<customerToken>&after=<seq>', undefined, { Upgrade: 'websocket' })),
+  );
+  for (const [path, methods] of ROUTES) {
+    const allow = [...methods, ...(methods.includes('GET') ? ['HEAD'] : [])].join(', ');
+    app.all(path, (req, _res, next) => next(new HttpError(405, 'method_not_allowed', `${req.method} is not allowed here; use ${methods.join(' or ')}`, undefined, { Allow: allow })));
+  }
+  if (opts.web) app.use(opts.web);
+  else
+    app.get('/', (_req, res) => {
+      res.type('html').send(demoPage(service.bot.name));
     });
-  });
-
-  app.use((_req, _res, next) => next(new HttpError(404, 'not_found', 'no such route; see docs/api.md')));
-  // eslint-disable-next-line @typescript-eslint/no-unused-vars
-  app.use((e: unknown, req: Request, res: Response, _next: NextFunction) => {
-    let he: HttpError;
-    if (e instanceof HttpError) he = e;
-    else if (e instanceof ConversationNotFound) he = new HttpError(404, e.code, e.message);
-    else if (e instanceof InvalidMessageError) he = new HttpError(400, e.code, e.message);
-    else if ((e as { type?: string }).type === 'entity.parse.failed') he = new HttpError(400, 'invalid_json', 'the request body is not valid JSON');
-    else if ((e as { type?: string }).type === 'entity.too.large') he = new HttpError(413, 'body_too_large', 'the request body is larger than 64 KB');
-    else {
-      logger.error('request failed', { method: req.method, path: req.path, error: e as Error });
-      he = new HttpError(500, 'internal', 'something went wrong on our side; the request can be retried');
-    }
-    res.status(he.status).json({ error: { code: he.code, message: he.message, ...(he.details ? { details: he.details } : {}) } });
-  });
+  app.use((req, _res, next) => next(new HttpError(404, 'not_found', `no route ${req.method} ${req.path}; see /api/v1/openapi.json`)));
+  app.use(errorHandler(logger));
   return app;
 }

@@ -1,30 +1,248 @@
-import * as path from 'path';
+/**
+ * `baton serve`: configuration → Baton → HTTP + WebSocket server, and its graceful shutdown.
+ *
+ * Start: the port is opened first (liveness answers, readiness says "starting") while the bot is
+ * loaded and its intent model loaded or trained; then the full app takes over.
+ *
+ * Shutdown (SIGTERM/SIGINT, or `handle.shutdown()`):
+ *   1. stop accepting connections; new API requests on open connections get 503 `shutting_down`,
+ *      /readyz answers 503 (the load balancer stops sending traffic);
+ *   2. wait for requests in progress and for every accepted turn to finish (the service drains its
+ *      per-conversation queues), so every accepted message is answered and committed;
+ *   3. deliver what was committed to open streams, then close them with 1001 "going away"
+ *      (clients reconnect, to another instance, with `after=<last seq>`);
+ *   4. close remaining connections and the store; exit 0.
+ * If that takes longer than BATON_SHUTDOWN_TIMEOUT_MS the process exits 1. A second signal exits
+ * at once (1).
+ */
+import * as http from 'http';
+import type { AddressInfo } from 'net';
 import { randomBytes } from 'crypto';
-import { createBaton } from '../main';
-import { createApp } from './app';
-import { jsonLogger } from '../util/logger';
+import { createBaton, type Baton, type BatonOptions } from '../main';
+import type { Actions } from '../conversation/actions';
+import type { ConversationStore } from '../store/port';
+import { ConfigError, describeDatabase, loadConfig, type ServerConfig } from '../config';
+import { TokenService } from '../identity/tokens';
+import { authorizeConversation } from '../identity/access';
+import { Metrics } from '../metrics';
+import { StreamHub } from '../realtime/hub';
+import { attachStreams, type StreamServer } from '../realtime/ws-server';
+import { pinoLogger, type Logger } from '../util/logger';
+import type { RequestHandler } from 'express';
+import { webRouter } from '../web';
+import { createApp, probeStore } from './app';
 
-export async function serve(opts: { botDir: string; port?: number; db?: string }) {
-  const logger = jsonLogger({ level: (process.env.LOG_LEVEL as never) ?? 'info' });
-  const db = opts.db ?? process.env.BATON_DB ?? path.join('data', 'baton.sqlite');
+export interface ServerHandle {
+  /** e.g. http://127.0.0.1:3978 */
+  url: string;
+  port: number;
+  server: http.Server;
+  baton: Baton;
+  hub: StreamHub;
+  metrics: Metrics;
+  config: ServerConfig;
+  /** Graceful shutdown (see the file comment). Resolves with the exit code: 0, or 1 after a timeout. */
+  shutdown(reason?: string): Promise<number>;
+}
+
+export interface StartOptions {
+  logger?: Logger;
+  /** Replace the bot's actions (tests). */
+  actions?: Actions;
+  /** Collect default process metrics (default true). */
+  defaultMetrics?: boolean;
+  /** Use this store instead of the configured database (tests, embedding). */
+  store?: ConversationStore;
+}
+
+function storeOption(config: ServerConfig): BatonOptions['store'] {
+  const db = config.database;
+  if (db.kind === 'memory') return 'memory';
+  if (db.kind === 'sqlite') return { sqlite: db.file };
+  return { mongo: db.url };
+}
+
+/** A handler for the time before the bot is loaded: alive, not ready. */
+export const startingListener: http.RequestListener = (req, res) => {
+  const ready = req.url === '/readyz';
+  const alive = req.url === '/healthz';
+  res.writeHead(alive ? 200 : 503, { 'Content-Type': 'application/json', 'Retry-After': '1' });
+  res.end(
+    JSON.stringify(
+      alive
+        ? { status: 'ok' }
+        : ready
+          ? { status: 'not_ready', checks: { model: 'loading', database: 'connecting' } }
+          : { error: { code: 'starting', message: 'the server is starting; retry in a moment' } },
+    ),
+  );
+};
+
+export async function startServer(config: ServerConfig, opts: StartOptions = {}): Promise<ServerHandle> {
+  const logger = opts.logger ?? pinoLogger({ level: config.logLevel });
   const started = Date.now();
-  const baton = await createBaton({ botDir: opts.botDir, store: { sqlite: db }, logger });
-  let secret = process.env.BATON_SECRET;
+  let handler: http.RequestListener = startingListener;
+  let inFlight = 0;
+  let shuttingDown = false;
+  const server = http.createServer((req, res) => {
+    inFlight++;
+    res.on('close', () => inFlight--);
+    handler(req, res);
+  });
+  server.keepAliveTimeout = 65_000; // longer than typical load balancer idle timeouts
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(config.port, config.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const url = `http://${config.host && config.host !== '0.0.0.0' && config.host !== '::' ? (config.host.includes(':') ? `[${config.host}]` : config.host) : 'localhost'}:${port}`;
+
+  let baton: Baton;
+  try {
+    baton = await createBaton({ botDir: config.botDir, store: opts.store ?? storeOption(config), logger, cacheDir: config.cacheDir, actions: opts.actions });
+  } catch (e) {
+    await new Promise((r) => server.close(r));
+    throw e;
+  }
+  let secret = config.secret;
   if (!secret) {
     secret = randomBytes(32).toString('base64url');
-    logger.warn('BATON_SECRET is not set: customer tokens will stop working when the server restarts; set it in production');
+    logger.warn('BATON_SECRET is not set: customer tokens will stop working when the server restarts, and differ between server processes; set it in production');
   }
-  const app = createApp({ service: baton.service, secret, logger });
-  const port = opts.port ?? Number(process.env.PORT ?? 3978);
-  const server = app.listen(port, () => {
-    logger.info('baton is serving', { bot: baton.bot.id, url: `http://localhost:${port}/`, db, startupMs: Date.now() - started, modelFromCache: baton.model.fromCache });
-    process.stdout.write(`\n  ${baton.bot.name} is live at http://localhost:${port}/  (database: ${db})\n\n`);
+  if (!config.identitySecret) logger.info('BATON_IDENTITY_SECRET is not set: verified identity is refused (anonymous conversations only)');
+  const tokens = new TokenService(secret, baton.bot.id);
+  const metrics = new Metrics({ defaultMetrics: opts.defaultMetrics });
+  const hub = new StreamHub({ store: baton.store, logger, pollIntervalMs: config.pollIntervalMs });
+  const subscriptions = [
+    baton.commits.subscribe(metrics.commitListener),
+    baton.commits.subscribe((id) => hub.notify(id)),
+    baton.service.observe(metrics.turnListener),
+    baton.service.observe({ turnStarted: (id) => hub.typing(id, true), turnEnded: (id) => hub.typing(id, false) }),
+  ];
+  let web: RequestHandler | undefined;
+  try {
+    web = webRouter({ botName: baton.bot.name, botId: baton.bot.id });
+  } catch (e) {
+    logger.warn('the web widget is not available; serving the minimal demo page', { error: e as Error });
+  }
+  const app = createApp({
+    web,
+    service: baton.service,
+    store: baton.store,
+    commits: baton.commits,
+    tokens,
+    identitySecret: config.identitySecret,
+    logger,
+    metrics,
+    corsOrigins: config.corsOrigins,
+    isShuttingDown: () => shuttingDown,
+    readiness: async () => {
+      const database = await probeStore(baton.store);
+      const checks = { database, model: `ok (${baton.model.hash.slice(0, 12)})`, shutdown: shuttingDown ? 'shutting down' : 'ok' };
+      return { ready: database === 'ok' && !shuttingDown, checks };
+    },
   });
-  const stop = () => {
-    server.close(() => void baton.close().then(() => process.exit(0)));
-    setTimeout(() => process.exit(0), 5000).unref();
+  handler = app;
+  const streams: StreamServer = attachStreams(server, {
+    hub,
+    logger,
+    authorize: (token, id) => authorizeConversation({ tokens, store: baton.store, botId: baton.bot.id }, token, id),
+    onCount: (d) => metrics.websockets.inc(d),
+    isShuttingDown: () => shuttingDown,
+  });
+  hub.start();
+  logger.info('baton is serving', {
+    bot: baton.bot.id,
+    url: `${url}/`,
+    database: describeDatabase(config.database),
+    startupMs: Date.now() - started,
+    modelFromCache: baton.model.fromCache,
+    identity: config.identitySecret ? 'verified identity enabled' : 'anonymous only',
+  });
+
+  let stopping: Promise<number> | null = null;
+  const shutdown = (reason = 'shutdown requested'): Promise<number> => {
+    if (stopping) return stopping;
+    shuttingDown = true;
+    const t0 = Date.now();
+    logger.info('shutting down: finishing turns in progress', { reason, inFlightRequests: inFlight, openStreams: hub.size });
+    const closed = new Promise<void>((r) => server.close(() => r()));
+    server.closeIdleConnections();
+    const graceful = (async () => {
+      // Requests in progress (their turns included), then turns from any other source.
+      for (let i = 0; inFlight > 0 && i < 100_000; i++) await new Promise((r) => setTimeout(r, 10));
+      await baton.service.drain();
+      await hub.idle();
+      await streams.close();
+      server.closeAllConnections();
+      await closed;
+      for (const unsubscribe of subscriptions) unsubscribe();
+      await baton.close();
+      logger.info('stopped', { ms: Date.now() - t0 });
+      return 0;
+    })();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<number>((resolve) => {
+      timer = setTimeout(() => {
+        logger.error('graceful shutdown took too long; stopping anyway', { timeoutMs: config.shutdownTimeoutMs, inFlightRequests: inFlight });
+        resolve(1);
+      }, config.shutdownTimeoutMs);
+      timer.unref();
+    });
+    stopping = Promise.race([
+      graceful.catch((e) => {
+        logger.error('graceful shutdown failed', { error: e as Error });
+        return 1;
+      }),
+      timeout,
+    ]).finally(() => clearTimeout(timer));
+    return stopping;
   };
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-  return server;
+
+  return { url, port, server, baton, hub, metrics, config, shutdown };
+}
+
+/** `baton serve [bot-dir] [--port N] [--db FILE]`: runs until SIGTERM/SIGINT; resolves with the exit code. */
+export async function serve(opts: { botDir?: string; port?: string | number; db?: string } = {}): Promise<number> {
+  let config: ServerConfig;
+  try {
+    config = loadConfig(process.env, { botDir: opts.botDir, port: opts.port, db: opts.db });
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e;
+    process.stderr.write(`baton serve: ${e.message}\n\nSee docs/operations.md for every variable.\n`);
+    return 1;
+  }
+  const logger = pinoLogger({ level: config.logLevel });
+  let handle: ServerHandle;
+  try {
+    handle = await startServer(config, { logger });
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (code !== 'EADDRINUSE' && code !== 'EACCES' && code !== 'EADDRNOTAVAIL') throw e;
+    process.stderr.write(`baton serve: cannot listen on ${config.host ?? '*'}:${config.port} (${code}): ${code === 'EADDRINUSE' ? 'the port is in use; set PORT or --port' : (e as Error).message}\n`);
+    return 1;
+  }
+  process.stdout.write(`\n  ${handle.baton.bot.name} is live at ${handle.url}/  (database: ${describeDatabase(config.database)})\n\n`);
+  return new Promise<number>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals) => {
+      process.removeListener('SIGTERM', onSignal);
+      process.removeListener('SIGINT', onSignal);
+      const force = () => {
+        logger.warn('second signal: exiting without waiting');
+        process.exit(1);
+      };
+      process.once('SIGTERM', force);
+      process.once('SIGINT', force);
+      void handle.shutdown(signal).then((code) => {
+        // Whatever still holds the event loop (a stuck action, a library timer) must not keep us up.
+        setTimeout(() => process.exit(code), 500).unref();
+        resolve(code);
+      });
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
 }

@@ -28,6 +28,8 @@ interface CacheFile {
   createdAt: string;
   trainMs: number;
   model: string;
+  /** What `LoadOrTrainOptions.meta` computed after training (e.g. the decision threshold). */
+  meta?: unknown;
 }
 
 /**
@@ -56,6 +58,15 @@ export interface LoadOrTrainOptions {
   version?: string;
   onProgress?: (p: TrainProgress) => void;
   log?: (msg: string) => void;
+  /**
+   * Computed once after training, before the model is exported (so it may adjust the matcher, e.g.
+   * set its threshold), and stored next to the model: a cache hit returns the stored value without
+   * calling it. Must be JSON-serialisable. Whatever it depends on besides the corpus must be part
+   * of `version`. A cached model without meta is retrained when meta is asked for.
+   */
+  meta?: (matcher: IntentMatcher) => Promise<unknown> | unknown;
+  /** Checks stored meta read back from the cache; a cache entry whose meta fails it is retrained. */
+  isMeta?: (meta: unknown) => boolean;
 }
 
 export interface LoadOrTrainResult {
@@ -66,6 +77,8 @@ export interface LoadOrTrainResult {
   trainMs: number;
   /** The model file for this corpus (it may not exist if the cache directory is not writable). */
   file: string;
+  /** The value of `LoadOrTrainOptions.meta` (stored with the model); undefined without it. */
+  meta?: unknown;
 }
 
 function errMsg(err: unknown): string {
@@ -85,7 +98,9 @@ export async function loadOrTrain(opts: LoadOrTrainOptions): Promise<LoadOrTrain
 
   const loadStarted = Date.now();
   const cached = await readCache(file, hash, log);
-  if (cached !== undefined) {
+  if (cached !== undefined && opts.meta && (cached.meta === undefined || (opts.isMeta && !opts.isMeta(cached.meta)))) {
+    log(`nlu: warning: model cache ${file} has no usable stored settings (meta); retraining`);
+  } else if (cached !== undefined) {
     try {
       matcher.importModel(cached.model);
       // A model that imports but cannot classify is as good as corrupt.
@@ -94,7 +109,7 @@ export async function loadOrTrain(opts: LoadOrTrainOptions): Promise<LoadOrTrain
       await touch(file);
       log(`nlu: loaded ${matcher.name} model from cache ${file} (${trainMs} ms)`);
       await prune(cacheDir, file, log);
-      return { matcher, hash, fromCache: true, trainMs, file };
+      return { matcher, hash, fromCache: true, trainMs, file, ...(opts.meta ? { meta: cached.meta } : {}) };
     } catch (err) {
       log(`nlu: warning: ignoring unusable model cache ${file} (${errMsg(err)}); retraining`);
     }
@@ -102,6 +117,7 @@ export async function loadOrTrain(opts: LoadOrTrainOptions): Promise<LoadOrTrain
 
   const started = Date.now();
   await matcher.train(corpus, opts.onProgress ? { onProgress: opts.onProgress } : undefined);
+  const meta = opts.meta ? await opts.meta(matcher) : undefined;
   const trainMs = Date.now() - started;
 
   const entry: CacheFile = {
@@ -113,6 +129,7 @@ export async function loadOrTrain(opts: LoadOrTrainOptions): Promise<LoadOrTrain
     createdAt: new Date().toISOString(),
     trainMs,
     model: matcher.exportModel(),
+    ...(meta !== undefined ? { meta } : {}),
   };
   try {
     await fs.mkdir(cacheDir, { recursive: true });
@@ -122,7 +139,7 @@ export async function loadOrTrain(opts: LoadOrTrainOptions): Promise<LoadOrTrain
     log(`nlu: warning: could not write model cache ${file} (${errMsg(err)}); the model will be retrained next start`);
   }
   await prune(cacheDir, file, log);
-  return { matcher, hash, fromCache: false, trainMs, file };
+  return { matcher, hash, fromCache: false, trainMs, file, ...(opts.meta ? { meta } : {}) };
 }
 
 /** The cached entry, or undefined when absent (silently) or unusable (with a warning). */

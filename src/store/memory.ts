@@ -8,7 +8,8 @@
  *   the store. A non-JSON value comes back as JSON would make it: `undefined`/functions inside
  *   arrays become `null` (and are dropped from objects), `NaN`/`Infinity` become `null`, a `Date`
  *   becomes its ISO string. BigInts and cycles are rejected with a TypeError, writing nothing.
- * - Stale versions are rejected; seq numbering and list ordering follow the same rules.
+ * - Stale versions are rejected; seq numbering, list filters (botId, customerId) and list ordering
+ *   follow the same rules.
  * - Every operation runs synchronously inside its async method (no await between the version
  *   check and the write), so concurrent commits against one instance are serialised and exactly
  *   one of several commits with the same expectedVersion wins.
@@ -26,8 +27,6 @@ import {
   EVENTS_DEFAULT_LIMIT,
   EVENTS_MAX_LIMIT,
   EventsOptions,
-  LIST_DEFAULT_LIMIT,
-  LIST_MAX_LIMIT,
   ListOptions,
   PreparedEvent,
   StaleVersionError,
@@ -38,6 +37,7 @@ import {
   prepareCreate,
   resolveAfterSeq,
   resolveLimit,
+  resolveListOptions,
   resolveTypes,
 } from './port';
 
@@ -51,6 +51,7 @@ interface StoredEventRow {
 interface ConversationEntry {
   id: string;
   botId: string;
+  customerId: string | null;
   version: number;
   stateText: string;
   createdAt: string;
@@ -72,6 +73,7 @@ export class MemoryStore implements ConversationStore {
     const entry: ConversationEntry = {
       id: p.id,
       botId: p.botId,
+      customerId: p.customerId,
       version: 1,
       stateText: p.stateText,
       createdAt: p.at,
@@ -132,11 +134,12 @@ export class MemoryStore implements ConversationStore {
 
   async list(opts: ListOptions = {}): Promise<ConversationRecord[]> {
     this.assertOpen();
-    if (opts.botId !== undefined) assertNonEmptyString(opts.botId, 'botId');
-    const limit = resolveLimit(opts.limit, LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT);
+    const { botId, customerId, limit } = resolveListOptions(opts);
     const matching: ConversationEntry[] = [];
     for (const entry of this.conversations.values()) {
-      if (opts.botId === undefined || entry.botId === opts.botId) matching.push(entry);
+      if (botId !== undefined && entry.botId !== botId) continue;
+      if (customerId !== undefined && entry.customerId !== customerId) continue;
+      matching.push(entry);
     }
     // Canonical ISO timestamps sort as text; same order as SqliteStore (updated_at DESC, id ASC).
     // (updatedAt is ASCII, so code-unit comparison is byte order; ids may not be.)
@@ -179,6 +182,7 @@ function toRecord(entry: ConversationEntry): ConversationRecord {
   return {
     id: entry.id,
     botId: entry.botId,
+    customerId: entry.customerId,
     version: entry.version,
     state: JSON.parse(entry.stateText),
     createdAt: entry.createdAt,

@@ -6,8 +6,8 @@
  * compare-and-swap on `version`: it writes events, snapshot and (optionally) an idempotency key
  * in one atomic step, or writes nothing.
  *
- * Two adapters implement this port (`MemoryStore`, `SqliteStore`); both are held to the same
- * contract suite (test/store/contract.ts).
+ * Three adapters implement this port (`MemoryStore`, `SqliteStore`, `MongoStore`); all are held to
+ * the same contract suite (test/store/contract.ts).
  *
  * Conventions shared by all adapters:
  * - Everything that goes in or comes out is a deep copy made by a JSON round trip: a caller
@@ -44,6 +44,8 @@ export interface NewEvent {
 export interface ConversationRecord {
   id: string;
   botId: string;
+  /** The verified customer this conversation belongs to, or null for an anonymous conversation. */
+  customerId: string | null;
   version: number;
   state: JsonObject;
   createdAt: string;
@@ -60,6 +62,11 @@ export interface CommitResult {
 export interface CreateInput {
   id: string;
   botId: string;
+  /**
+   * The verified customer this conversation belongs to (a non-empty string), so the customer can
+   * list their conversations from any device. Omitted (or null) for an anonymous conversation.
+   */
+  customerId?: string | null;
   state: JsonObject;
   at: string;
   events?: NewEvent[];
@@ -89,6 +96,8 @@ export interface EventsOptions {
 
 export interface ListOptions {
   botId?: string;
+  /** Only the conversations of this customer (see CreateInput.customerId). Combines with botId. */
+  customerId?: string;
   /** Default 100; values above 10000 are clamped to 10000; must be a positive integer. */
   limit?: number;
 }
@@ -107,7 +116,10 @@ export interface ConversationStore {
   commit(input: CommitInput): Promise<CommitResult>;
   /** Events in seq order; afterSeq exclusive; limit default 1000 (max 10000). Unknown id → []. */
   events(id: string, opts?: EventsOptions): Promise<StoredEvent[]>;
-  /** Conversations of a bot, most recently updated first (ties: id ascending). */
+  /**
+   * Conversations, optionally only those of a bot and/or a customer, most recently updated first
+   * (ties: id ascending, in code point order).
+   */
   list(opts?: ListOptions): Promise<ConversationRecord[]>;
   /**
    * The value stored with idempotency key `key` for the conversation (see CommitInput.idempotency),
@@ -258,6 +270,25 @@ export function resolveLimit(limit: number | undefined, def: number, max: number
   return Math.min(limit, max);
 }
 
+/** Validated list filters (each undefined = no filter). */
+export interface ListFilter {
+  botId?: string;
+  customerId?: string;
+  limit: number;
+}
+
+export function resolveListOptions(opts: ListOptions | undefined): ListFilter {
+  if (opts === undefined || opts === null) opts = {};
+  if (typeof opts !== 'object') throw new TypeError('list options must be an object');
+  if (opts.botId !== undefined) assertNonEmptyString(opts.botId, 'botId');
+  if (opts.customerId !== undefined) assertNonEmptyString(opts.customerId, 'customerId');
+  return {
+    botId: opts.botId,
+    customerId: opts.customerId,
+    limit: resolveLimit(opts.limit, LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT),
+  };
+}
+
 export function resolveAfterSeq(afterSeq: number | undefined): number {
   if (afterSeq === undefined) return 0;
   if (typeof afterSeq !== 'number' || !Number.isSafeInteger(afterSeq) || afterSeq < 0) {
@@ -298,6 +329,7 @@ export function prepareEvents(events: unknown, what: string): PreparedEvent[] {
 export interface PreparedCreate {
   id: string;
   botId: string;
+  customerId: string | null;
   at: string;
   stateText: string;
   events: PreparedEvent[];
@@ -307,10 +339,13 @@ export function prepareCreate(input: CreateInput): PreparedCreate {
   if (input === null || typeof input !== 'object') throw new TypeError('create input must be an object');
   assertNonEmptyString(input.id, 'id');
   assertNonEmptyString(input.botId, 'botId');
+  const customerId = input.customerId ?? null;
+  if (customerId !== null) assertNonEmptyString(customerId, 'customerId');
   assertIsoTime(input.at, 'at');
   return {
     id: input.id,
     botId: input.botId,
+    customerId,
     at: input.at,
     stateText: toJsonObjectText(input.state, 'state'),
     events: prepareEvents(input.events, 'events'),

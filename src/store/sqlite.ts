@@ -11,7 +11,8 @@
  * - State, event data and idempotency values are stored as JSON text; see port.ts for the JSON
  *   round-trip rules and timestamp format shared with MemoryStore.
  * - Schema is versioned with `PRAGMA user_version`; migrations run once, in an immediate
- *   transaction, and are safe to race from several processes.
+ *   transaction, and are safe to race from several processes. An existing database is migrated
+ *   in place when it is opened (version 1 → 2 adds `customer_id` and its index).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -29,8 +30,6 @@ import {
   EVENTS_DEFAULT_LIMIT,
   EVENTS_MAX_LIMIT,
   EventsOptions,
-  LIST_DEFAULT_LIMIT,
-  LIST_MAX_LIMIT,
   ListOptions,
   PreparedCommit,
   PreparedCreate,
@@ -43,6 +42,7 @@ import {
   prepareCreate,
   resolveAfterSeq,
   resolveLimit,
+  resolveListOptions,
   resolveTypes,
 } from './port';
 
@@ -88,6 +88,14 @@ const MIGRATIONS: ReadonlyArray<(db: Db) => void> = [
       ) STRICT;
     `);
   },
+  // 1 → 2: customer identity. Existing conversations are anonymous (NULL).
+  (db) => {
+    db.exec(`
+      ALTER TABLE conversations ADD COLUMN customer_id TEXT;
+      CREATE INDEX IF NOT EXISTS conversations_by_customer_updated
+        ON conversations (customer_id, updated_at DESC, id ASC);
+    `);
+  },
 ];
 
 /** The schema version this code writes (PRAGMA user_version). */
@@ -96,6 +104,7 @@ export const SQLITE_SCHEMA_VERSION = MIGRATIONS.length;
 interface ConversationRow {
   id: string;
   bot_id: string;
+  customer_id: string | null;
   version: number;
   state: string;
   created_at: string;
@@ -109,7 +118,7 @@ interface EventRow {
   data: string;
 }
 
-const CONVERSATION_COLUMNS = 'id, bot_id, version, state, created_at, updated_at';
+const CONVERSATION_COLUMNS = 'id, bot_id, customer_id, version, state, created_at, updated_at';
 
 export class SqliteStore implements ConversationStore {
   readonly filename: string;
@@ -128,6 +137,8 @@ export class SqliteStore implements ConversationStore {
     selectEventsOfTypes: Stmt;
     listAll: Stmt;
     listByBot: Stmt;
+    listByCustomer: Stmt;
+    listByBotAndCustomer: Stmt;
     selectIdempotency: Stmt;
     insertIdempotency: Stmt;
   };
@@ -159,8 +170,8 @@ export class SqliteStore implements ConversationStore {
 
     this.stmt = {
       insertConversation: db.prepare(
-        `INSERT INTO conversations (id, bot_id, version, state, created_at, updated_at)
-         VALUES (?, ?, 1, ?, ?, ?)`,
+        `INSERT INTO conversations (id, bot_id, customer_id, version, state, created_at, updated_at)
+         VALUES (?, ?, ?, 1, ?, ?, ?)`,
       ),
       selectConversation: db.prepare(`SELECT ${CONVERSATION_COLUMNS} FROM conversations WHERE id = ?`),
       selectVersion: db.prepare('SELECT version FROM conversations WHERE id = ?').pluck(),
@@ -186,6 +197,16 @@ export class SqliteStore implements ConversationStore {
         `SELECT ${CONVERSATION_COLUMNS} FROM conversations WHERE bot_id = ?
          ORDER BY updated_at DESC, id ASC LIMIT ?`,
       ),
+      listByCustomer: db.prepare(
+        `SELECT ${CONVERSATION_COLUMNS} FROM conversations WHERE customer_id = ?
+         ORDER BY updated_at DESC, id ASC LIMIT ?`,
+      ),
+      // A customer has few conversations: walk the customer index and filter on the bot.
+      listByBotAndCustomer: db.prepare(
+        `SELECT ${CONVERSATION_COLUMNS} FROM conversations INDEXED BY conversations_by_customer_updated
+         WHERE customer_id = ? AND bot_id = ?
+         ORDER BY updated_at DESC, id ASC LIMIT ?`,
+      ),
       selectIdempotency: db.prepare('SELECT value FROM idempotency WHERE conversation_id = ? AND key = ?').pluck(),
       insertIdempotency: db.prepare('INSERT INTO idempotency (conversation_id, key, value) VALUES (?, ?, ?)'),
     };
@@ -193,7 +214,7 @@ export class SqliteStore implements ConversationStore {
     // Transactions are run with .immediate(): take the write lock up front (see header comment).
     this.createTx = db.transaction((p: PreparedCreate): EventRow[] => {
       try {
-        this.stmt.insertConversation.run(p.id, p.botId, p.stateText, p.at, p.at);
+        this.stmt.insertConversation.run(p.id, p.botId, p.customerId, p.stateText, p.at, p.at);
       } catch (err) {
         if (isConstraint(err, 'SQLITE_CONSTRAINT_PRIMARYKEY')) throw new ConversationExistsError(p.id);
         throw err;
@@ -267,10 +288,15 @@ export class SqliteStore implements ConversationStore {
 
   async list(opts: ListOptions = {}): Promise<ConversationRecord[]> {
     this.assertOpen();
-    if (opts.botId !== undefined) assertNonEmptyString(opts.botId, 'botId');
-    const limit = resolveLimit(opts.limit, LIST_DEFAULT_LIMIT, LIST_MAX_LIMIT);
+    const { botId, customerId, limit } = resolveListOptions(opts);
     const rows = (
-      opts.botId === undefined ? this.stmt.listAll.all(limit) : this.stmt.listByBot.all(opts.botId, limit)
+      customerId !== undefined
+        ? botId !== undefined
+          ? this.stmt.listByBotAndCustomer.all(customerId, botId, limit)
+          : this.stmt.listByCustomer.all(customerId, limit)
+        : botId !== undefined
+          ? this.stmt.listByBot.all(botId, limit)
+          : this.stmt.listAll.all(limit)
     ) as ConversationRow[];
     return rows.map(toRecord);
   }
@@ -330,7 +356,13 @@ function migrate(db: Db): void {
 }
 
 function isConstraint(err: unknown, code: string): boolean {
-  return err instanceof Database.SqliteError && err.code === code;
+  // Not `instanceof Database.SqliteError` (nor `instanceof Error`): better-sqlite3's native addon
+  // keeps the SqliteError class of the first copy of the module loaded in the process, so errors
+  // seen by a second copy (jest loads one per test file, each in its own realm; bundlers may too)
+  // are not instances of that copy's classes.
+  if (err === null || typeof err !== 'object') return false;
+  const { name, code: actual } = err as { name?: unknown; code?: unknown };
+  return name === 'SqliteError' && actual === code;
 }
 
 function toStoredEvent(conversationId: string, row: EventRow): StoredEvent {
@@ -341,6 +373,7 @@ function toRecord(row: ConversationRow): ConversationRecord {
   return {
     id: row.id,
     botId: row.bot_id,
+    customerId: row.customer_id,
     version: row.version,
     state: JSON.parse(row.state),
     createdAt: row.created_at,

@@ -26,6 +26,7 @@ import type { Actions } from '../conversation/actions';
 import type { JsonValue } from '../util/json';
 import { silentLogger } from '../util/logger';
 import { decodeEntities } from '../util/html';
+import { durationMs } from '../flow/loader';
 
 const botExpectation = z.union([
   z.string().min(1),
@@ -49,6 +50,8 @@ const turnSchema = z.union([
   z.strictObject({ user: z.string(), payload: z.string().optional() }),
   z.strictObject({ bot: botExpectation }),
   z.strictObject({ expect: stateExpectation }),
+  /** Let time pass before the next message, e.g. `wait: 2d` (s, m, h or d). */
+  z.strictObject({ wait: z.string().regex(/^\s*\d+\s*[smhd]\s*$/i, 'a duration such as 30m, 25h or 3d') }),
 ]);
 const testSchema = z.strictObject({
   name: z.string().min(1),
@@ -177,12 +180,13 @@ export interface RunDeps {
 export async function runConversationTest(test: ConversationTest, deps: RunDeps): Promise<TestResult> {
   const started = Date.now();
   let seq = 0;
+  let elapsed = 0;
   const service = new ConversationService({
     bot: deps.bot,
     store: new MemoryStore(),
     matcher: deps.matcher,
     actions: deps.actions,
-    clock: () => new Date(test.now),
+    clock: () => new Date(Date.parse(test.now) + elapsed),
     newId: () => `t${++seq}`,
     logger: silentLogger,
   });
@@ -193,6 +197,10 @@ export async function runConversationTest(test: ConversationTest, deps: RunDeps)
   let cursor = 0;
   let fell = false;
   for (const turn of test.turns) {
+    if ('wait' in turn) {
+      elapsed += durationMs(turn.wait) ?? 0;
+      continue;
+    }
     if ('user' in turn) {
       try {
         last = await service.send(conversationId, { text: turn.user, payload: turn.payload });

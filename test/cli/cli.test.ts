@@ -94,7 +94,7 @@ describe('baton test', () => {
     expect(r.stdout).toContain('✗ Orders › deliberately wrong expectation');
     expect(r.stdout).toContain('- expected: a reply containing "FedEx"');
     expect(r.stdout).toContain('+ actual:   "Order AB-123456 is shipped with UPS."');
-    expect(r.stdout).toContain('1 passed, 1 failed');
+    expect(r.stdout).toContain('2 passed, 1 failed');
   });
 
   it('exits 0 when every test passes (--filter)', () => {

@@ -206,3 +206,33 @@ describe('loadOrTrain', () => {
     expect(logs.some((m) => /warning: could not write/.test(m))).toBe(true);
   });
 });
+
+describe('loadOrTrain with meta (what was computed after training, e.g. the threshold)', () => {
+  it('stores it with the model and returns it on a cache hit without computing it again', async () => {
+    const meta = jest.fn(async (m: IntentMatcher) => ({ threshold: 0.71, matcher: m.name }));
+    const r1 = await loadOrTrain({ corpus: CORPUS, matcher: new FakeMatcher(), cacheDir, meta });
+    expect(r1.meta).toEqual({ threshold: 0.71, matcher: 'fake' });
+    expect(meta).toHaveBeenCalledTimes(1);
+    expect(JSON.parse(await fs.readFile(r1.file, 'utf8')).meta).toEqual({ threshold: 0.71, matcher: 'fake' });
+
+    const r2 = await loadOrTrain({ corpus: CORPUS, matcher: new FakeMatcher(), cacheDir, meta });
+    expect(r2.fromCache).toBe(true);
+    expect(r2.meta).toEqual(r1.meta);
+    expect(meta).toHaveBeenCalledTimes(1);
+  });
+
+  it('retrains when the cached model has no meta, or meta the caller rejects', async () => {
+    const logs: string[] = [];
+    await loadOrTrain({ corpus: CORPUS, matcher: new FakeMatcher(), cacheDir });
+    const r = await loadOrTrain({ corpus: CORPUS, matcher: new FakeMatcher(), cacheDir, meta: () => ({ v: 1 }), log: (m) => logs.push(m) });
+    expect(r.fromCache).toBe(false);
+    expect(r.meta).toEqual({ v: 1 });
+    expect(logs.some((m) => /no usable stored settings/.test(m))).toBe(true);
+    const again = await loadOrTrain({ corpus: CORPUS, matcher: new FakeMatcher(), cacheDir, meta: () => ({ v: 2 }), isMeta: (x) => (x as { v: number }).v === 2 });
+    expect(again.fromCache).toBe(false);
+    expect(again.meta).toEqual({ v: 2 });
+    const hit = await loadOrTrain({ corpus: CORPUS, matcher: new FakeMatcher(), cacheDir, meta: () => ({ v: 3 }), isMeta: (x) => (x as { v: number }).v === 2 });
+    expect(hit.fromCache).toBe(true);
+    expect(hit.meta).toEqual({ v: 2 });
+  });
+});

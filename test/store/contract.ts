@@ -69,6 +69,7 @@ export function storeContract(
         expect(await store.load('c1')).toEqual({
           id: 'c1',
           botId: 'bot-a',
+          customerId: null,
           version: 1,
           state,
           createdAt: t(1),
@@ -163,6 +164,7 @@ export function storeContract(
         expect(await store.load('c1')).toEqual({
           id: 'c1',
           botId: 'bot-a',
+          customerId: null,
           version: 4,
           state: { step: 3 },
           createdAt: t(0),
@@ -395,6 +397,7 @@ export function storeContract(
         expect(all[0]).toEqual({
           id: 'a1',
           botId: 'bot-a',
+          customerId: null,
           version: 2,
           state: { n: 'a1*' },
           createdAt: t(1),
@@ -420,6 +423,92 @@ export function storeContract(
         await store.create({ id: 'old', botId: 'bot-t', state: {}, at: t(49) });
         // Code point (UTF-8 byte) order: 'm' < 'z' < 'é' < U+FFEE < U+1F600.
         expect((await store.list({ botId: 'bot-t' })).map((c) => c.id)).toEqual(['m', 'z', 'é', '\uffee', '😀', 'old']);
+      });
+    });
+
+    describe('customer identity', () => {
+      it('round-trips customerId through create, load, commit and list (absent → null)', async () => {
+        await store.create({ id: 'c1', botId: 'bot-a', customerId: 'cust-1', state: { n: 1 }, at: t(1) });
+        await store.create({ id: 'c2', botId: 'bot-a', state: {}, at: t(2) });
+        await store.create({ id: 'c3', botId: 'bot-a', customerId: null, state: {}, at: t(3) });
+        expect(await store.load('c1')).toEqual({
+          id: 'c1',
+          botId: 'bot-a',
+          customerId: 'cust-1',
+          version: 1,
+          state: { n: 1 },
+          createdAt: t(1),
+          updatedAt: t(1),
+        });
+        expect((await store.load('c2'))!.customerId).toBeNull();
+        expect((await store.load('c3'))!.customerId).toBeNull();
+
+        // A commit keeps the customer.
+        await store.commit({ id: 'c1', expectedVersion: 1, state: { n: 2 }, events: [ev('x')], at: t(4) });
+        expect(await store.load('c1')).toMatchObject({ customerId: 'cust-1', version: 2, updatedAt: t(4) });
+        expect((await store.list()).map((c) => [c.id, c.customerId])).toEqual([
+          ['c1', 'cust-1'],
+          ['c3', null],
+          ['c2', null],
+        ]);
+
+        // Unicode customer ids round-trip too.
+        await store.create({ id: 'c4', botId: 'bot-a', customerId: 'клиент-😀', state: {}, at: t(5) });
+        expect((await store.load('c4'))!.customerId).toBe('клиент-😀');
+        expect((await store.list({ customerId: 'клиент-😀' })).map((c) => c.id)).toEqual(['c4']);
+      });
+
+      it('rejects an invalid customerId without writing', async () => {
+        await expect(
+          store.create({ id: 'x', botId: 'bot-a', customerId: '', state: {}, at: t(0) }),
+        ).rejects.toThrow(/customerId/);
+        await expect(
+          store.create({ id: 'x', botId: 'bot-a', customerId: 42 as unknown as string, state: {}, at: t(0) }),
+        ).rejects.toThrow(TypeError);
+        expect(await store.load('x')).toBeNull();
+        await expect(store.list({ customerId: '' })).rejects.toThrow(TypeError);
+        await expect(store.list({ customerId: 7 as unknown as string })).rejects.toThrow(TypeError);
+      });
+
+      describe('list by customer', () => {
+        beforeEach(async () => {
+          // cust-1 talks to two bots from several devices; cust-2 and anonymous conversations mixed in.
+          await store.create({ id: 'k1', botId: 'bot-a', customerId: 'cust-1', state: {}, at: t(1) });
+          await store.create({ id: 'k2', botId: 'bot-b', customerId: 'cust-1', state: {}, at: t(2) });
+          await store.create({ id: 'k3', botId: 'bot-a', customerId: 'cust-2', state: {}, at: t(3) });
+          await store.create({ id: 'k4', botId: 'bot-a', state: {}, at: t(4) });
+          await store.create({ id: 'k5', botId: 'bot-a', customerId: 'cust-1', state: {}, at: t(5) });
+          // k1 becomes the most recently updated of cust-1's conversations.
+          await store.commit({ id: 'k1', expectedVersion: 1, state: { again: true }, events: [], at: t(20) });
+        });
+
+        it('returns only that customer’s conversations, most recently updated first', async () => {
+          const mine = await store.list({ customerId: 'cust-1' });
+          expect(mine.map((c) => c.id)).toEqual(['k1', 'k5', 'k2']);
+          expect(mine.every((c) => c.customerId === 'cust-1')).toBe(true);
+          expect(mine[0]).toMatchObject({ id: 'k1', version: 2, state: { again: true }, updatedAt: t(20) });
+          expect((await store.list({ customerId: 'cust-2' })).map((c) => c.id)).toEqual(['k3']);
+          expect(await store.list({ customerId: 'nobody' })).toEqual([]);
+        });
+
+        it('combines with botId and limit', async () => {
+          expect((await store.list({ customerId: 'cust-1', botId: 'bot-a' })).map((c) => c.id)).toEqual(['k1', 'k5']);
+          expect((await store.list({ customerId: 'cust-1', botId: 'bot-b' })).map((c) => c.id)).toEqual(['k2']);
+          expect(await store.list({ customerId: 'cust-2', botId: 'bot-b' })).toEqual([]);
+          expect((await store.list({ customerId: 'cust-1', limit: 2 })).map((c) => c.id)).toEqual(['k1', 'k5']);
+          expect((await store.list({ customerId: 'cust-1', botId: 'bot-a', limit: 1 })).map((c) => c.id)).toEqual(['k1']);
+          await expect(store.list({ customerId: 'cust-1', limit: 0 })).rejects.toThrow(RangeError);
+          // Without a customer filter, anonymous conversations are listed too.
+          expect((await store.list({ botId: 'bot-a' })).map((c) => c.id)).toEqual(['k1', 'k5', 'k4', 'k3']);
+        });
+
+        it('breaks ties on updatedAt by id (code point order)', async () => {
+          for (const id of ['z', 'é', 'm', '😀']) {
+            await store.create({ id, botId: 'bot-t', customerId: 'cust-t', state: {}, at: t(50) });
+          }
+          await store.create({ id: 'older', botId: 'bot-t', customerId: 'cust-t', state: {}, at: t(49) });
+          expect((await store.list({ customerId: 'cust-t' })).map((c) => c.id)).toEqual(['m', 'z', 'é', '😀', 'older']);
+        });
       });
     });
 

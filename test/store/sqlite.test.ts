@@ -90,6 +90,7 @@ describe('SqliteStore specifics', () => {
       expect(await again.load('c1')).toEqual({
         id: 'c1',
         botId: 'bot',
+        customerId: null,
         version: 2,
         state: { step: 'next' },
         createdAt: t(0),
@@ -102,6 +103,180 @@ describe('SqliteStore specifics', () => {
       expect(await again.getIdempotent('c1', 'msg-1')).toEqual({ ok: true });
       expect(dbOf(again).pragma('user_version', { simple: true })).toBe(SQLITE_SCHEMA_VERSION);
       await again.close();
+    }
+  });
+
+  /** The schema SqliteStore wrote at user_version 1 (before customer ids), verbatim. */
+  const SCHEMA_V1 = `
+    CREATE TABLE IF NOT EXISTS conversations (
+      id          TEXT    NOT NULL PRIMARY KEY,
+      bot_id      TEXT    NOT NULL,
+      version     INTEGER NOT NULL CHECK (version >= 1),
+      state       TEXT    NOT NULL,
+      created_at  TEXT    NOT NULL,
+      updated_at  TEXT    NOT NULL
+    ) STRICT;
+    CREATE INDEX IF NOT EXISTS conversations_by_updated
+      ON conversations (updated_at DESC, id ASC);
+    CREATE INDEX IF NOT EXISTS conversations_by_bot_updated
+      ON conversations (bot_id, updated_at DESC, id ASC);
+    CREATE TABLE IF NOT EXISTS events (
+      conversation_id TEXT    NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+      seq             INTEGER NOT NULL CHECK (seq >= 1),
+      type            TEXT    NOT NULL,
+      at              TEXT    NOT NULL,
+      data            TEXT    NOT NULL,
+      PRIMARY KEY (conversation_id, seq)
+    ) STRICT;
+    CREATE TABLE IF NOT EXISTS idempotency (
+      conversation_id TEXT NOT NULL REFERENCES conversations (id) ON DELETE CASCADE,
+      key             TEXT NOT NULL,
+      value           TEXT NOT NULL,
+      PRIMARY KEY (conversation_id, key)
+    ) STRICT;
+  `;
+
+  /** A database file as the previous release left it: schema version 1 with some data. */
+  function makeV1Database(file: string): void {
+    const raw = new Database(file);
+    raw.pragma('journal_mode = WAL');
+    raw.exec(SCHEMA_V1);
+    const conv = raw.prepare('INSERT INTO conversations VALUES (?, ?, ?, ?, ?, ?)');
+    conv.run('old-1', 'bot-a', 2, JSON.stringify({ step: 'done' }), t(1), t(3));
+    conv.run('old-2', 'bot-b', 1, JSON.stringify({}), t(2), t(2));
+    raw.prepare('INSERT INTO events VALUES (?, ?, ?, ?, ?)').run('old-1', 1, 'message.in', t(1), JSON.stringify({ text: 'hi' }));
+    raw.prepare('INSERT INTO events VALUES (?, ?, ?, ?, ?)').run('old-1', 2, 'reply', t(3), JSON.stringify({ text: 'hello' }));
+    raw.prepare('INSERT INTO idempotency VALUES (?, ?, ?)').run('old-1', 'msg-1', JSON.stringify({ ok: true }));
+    raw.pragma('user_version = 1');
+    raw.close();
+  }
+
+  function indexNames(db: Database.Database): string[] {
+    return db
+      .prepare("SELECT name FROM sqlite_schema WHERE type = 'index' AND name NOT LIKE 'sqlite_autoindex%' ORDER BY name")
+      .pluck()
+      .all() as string[];
+  }
+
+  function queryPlan(db: Database.Database, sql: string, ...params: unknown[]): string {
+    return (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as { detail: string }[]).map((r) => r.detail).join('\n');
+  }
+
+  it('migrates a schema-version-1 database in place (customer_id column and index), keeping its data', async () => {
+    expect(SQLITE_SCHEMA_VERSION).toBe(2);
+    const file = path.join(tempDir(), 'old.db');
+    makeV1Database(file);
+
+    const store = new SqliteStore({ filename: file });
+    try {
+      const db = dbOf(store);
+      expect(db.pragma('user_version', { simple: true })).toBe(2);
+      const columns = (db.prepare('PRAGMA table_info(conversations)').all() as { name: string; notnull: number }[]).map(
+        (c) => [c.name, c.notnull],
+      );
+      expect(columns).toContainEqual(['customer_id', 0]);
+      expect(indexNames(db)).toEqual([
+        'conversations_by_bot_updated',
+        'conversations_by_customer_updated',
+        'conversations_by_updated',
+      ]);
+      const indexed = (db.prepare("PRAGMA index_xinfo('conversations_by_customer_updated')").all() as { name: string | null; desc: number; key: number }[])
+        .filter((c) => c.key === 1)
+        .map((c) => [c.name, c.desc]);
+      expect(indexed).toEqual([
+        ['customer_id', 0],
+        ['updated_at', 1],
+        ['id', 0],
+      ]);
+
+      // Old data is intact and anonymous.
+      expect(await store.load('old-1')).toEqual({
+        id: 'old-1',
+        botId: 'bot-a',
+        customerId: null,
+        version: 2,
+        state: { step: 'done' },
+        createdAt: t(1),
+        updatedAt: t(3),
+      });
+      expect((await store.events('old-1')).map((e) => [e.seq, e.type, e.data])).toEqual([
+        [1, 'message.in', { text: 'hi' }],
+        [2, 'reply', { text: 'hello' }],
+      ]);
+      expect(await store.getIdempotent('old-1', 'msg-1')).toEqual({ ok: true });
+      expect((await store.list()).map((c) => [c.id, c.customerId])).toEqual([
+        ['old-1', null],
+        ['old-2', null],
+      ]);
+
+      // The migrated database works with customers: commits continue the old log.
+      await store.create({ id: 'new-1', botId: 'bot-a', customerId: 'cust-1', state: {}, at: t(10) });
+      const res = await store.commit({ id: 'old-1', expectedVersion: 2, state: {}, events: [{ type: 'x', at: t(11), data: {} }], at: t(11) });
+      expect(res).toMatchObject({ version: 3, events: [{ seq: 3 }] });
+      expect((await store.list({ customerId: 'cust-1' })).map((c) => c.id)).toEqual(['new-1']);
+      expect((await store.list({ botId: 'bot-a' })).map((c) => c.id)).toEqual(['old-1', 'new-1']);
+    } finally {
+      await store.close();
+    }
+
+    // Reopening does not migrate again.
+    const again = new SqliteStore({ filename: file });
+    expect(dbOf(again).pragma('user_version', { simple: true })).toBe(2);
+    expect((await again.list({ customerId: 'cust-1' })).map((c) => c.id)).toEqual(['new-1']);
+    await again.close();
+  });
+
+  it('several processes opening a version-1 database at the same time migrate it exactly once', async () => {
+    const file = path.join(tempDir(), 'old.db');
+    makeV1Database(file);
+    const runChild = (i: number) =>
+      new Promise<{ i: number; ids: string[] }>((resolve, reject) => {
+        const script = childScript(
+          { file, i, at: t(10 + i) },
+          `
+            const store = new SqliteStore({ filename: vars.file });
+            await store.create({ id: 'p' + vars.i, botId: 'bot', customerId: 'cust', state: {}, at: vars.at });
+            const ids = (await store.list({ customerId: 'cust' })).map((c) => c.id);
+            await store.close();
+            return { i: vars.i, ids };
+          `,
+        );
+        const proc = spawn(process.execPath, ['-e', script], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+        let out = '';
+        let err = '';
+        proc.stdout.setEncoding('utf8').on('data', (c: string) => (out += c));
+        proc.stderr.setEncoding('utf8').on('data', (c: string) => (err += c));
+        proc.on('error', reject);
+        proc.on('close', (code) => (code === 0 ? resolve(JSON.parse(out)) : reject(new Error(`child ${i} exited ${code}: ${err}`))));
+      });
+    const results = await Promise.all([0, 1, 2].map(runChild));
+    for (const r of results) expect(r.ids).toContain(`p${r.i}`);
+
+    const store = new SqliteStore({ filename: file });
+    try {
+      expect(dbOf(store).pragma('user_version', { simple: true })).toBe(2);
+      expect((await store.list({ customerId: 'cust' })).map((c) => c.id)).toEqual(['p2', 'p1', 'p0']);
+      expect((await store.list()).map((c) => c.id)).toEqual(['p2', 'p1', 'p0', 'old-1', 'old-2']);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('lists by customer through the customer index', async () => {
+    const store = new SqliteStore({ filename: ':memory:' });
+    try {
+      const db = dbOf(store);
+      const cols = 'id, bot_id, customer_id, version, state, created_at, updated_at';
+      const byCustomer = queryPlan(
+        db,
+        `SELECT ${cols} FROM conversations WHERE customer_id = ? ORDER BY updated_at DESC, id ASC LIMIT ?`,
+        'c',
+        10,
+      );
+      expect(byCustomer).toContain('conversations_by_customer_updated');
+      expect(byCustomer).not.toMatch(/TEMP B-TREE/);
+    } finally {
+      await store.close();
     }
   });
 

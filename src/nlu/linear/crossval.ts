@@ -38,6 +38,8 @@ export interface CrossValidatedPrediction extends ScoredAnswer {
   gold: string;
   /** Best non-rejection intent, or null when the matcher returned none. */
   predicted: string | null;
+  /** The matcher's best class including rejection classes ("oos"), or null. */
+  top: string | null;
   fold: number;
 }
 
@@ -88,6 +90,7 @@ export async function crossValidate(
         text,
         gold: intent,
         predicted,
+        top: c.intents[0]?.intent ?? c.top?.intent ?? null,
         confidence: predicted ? c.top!.score : 0,
         correct: !outOfScope && predicted === intent,
         outOfScope,

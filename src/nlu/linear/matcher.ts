@@ -104,8 +104,11 @@ interface Member {
 export interface CalibrationReport {
   folds: number;
   temperature: number;
-  /** Out-of-fold predictions (confidence after temperature scaling). */
-  predictions: (ScoredAnswer & { gold: string; predicted: string | null })[];
+  /**
+   * Out-of-fold predictions (confidence after temperature scaling), fold by fold: `predicted` is
+   * the best non-rejection intent, `top` the best class including rejection classes.
+   */
+  predictions: (ScoredAnswer & { text: string; gold: string; predicted: string | null; top: string | null; fold: number })[];
   threshold: ThresholdChoice | null;
 }
 
@@ -262,11 +265,15 @@ export class LinearIntentMatcher implements IntentMatcher {
         row.set(heldLogits.subarray(k * C, (k + 1) * C));
         const probs = softmaxT(row, temperature);
         const best = bestAllowed(probs, rejectMask);
+        const argmax = topK(probs, 1)[0] ?? -1;
         const gold = heldLabels[k]!;
         const outOfScope = rejectMask[gold] === 1;
         predictions.push({
+          text: texts[held[k]!]!,
           gold: classes[gold]!,
           predicted: best >= 0 ? classes[best]! : null,
+          top: argmax >= 0 ? classes[argmax]! : null,
+          fold: foldOf[held[k]!]!,
           confidence: best >= 0 ? probs[best]! : 0,
           correct: !outOfScope && best === gold,
           outOfScope,
