@@ -37,6 +37,8 @@ import { CommitFeed, observeStore } from './realtime/commit-feed';
 export interface BatonOptions {
   /** Folder of the bot (holds bot.yaml). */
   botDir: string;
+  /** Overrides bot.yaml `conversation.resumeAfter` (milliseconds; 0 = never ask). From BATON_RESUME_AFTER. */
+  resumeAfterMs?: number;
   /**
    * 'memory', a SQLite file path, a MongoDB URL (`{ mongo: 'mongodb://…' }`, e.g. from
    * BATON_DATABASE_URL), or an existing store. Default: memory.
@@ -121,6 +123,7 @@ export async function trainBot(bot: Bot, opts: { cacheDir?: string; logger?: Log
 export async function createBaton(opts: BatonOptions): Promise<Baton> {
   const logger = opts.logger ?? jsonLogger({ level: 'info' });
   const { bot, warnings } = loadBotOrThrow(opts.botDir);
+  if (opts.resumeAfterMs !== undefined) bot.config.conversation = { ...bot.config.conversation, resumeAfterMs: opts.resumeAfterMs > 0 ? opts.resumeAfterMs : null };
   const actions = opts.actions ?? loadActionsModule(bot.actionsModule);
   const trained = await trainBot(bot, { cacheDir: opts.cacheDir, logger, onProgress: opts.onTrainProgress });
   const rawStore: ConversationStore =

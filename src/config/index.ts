@@ -40,7 +40,7 @@ export interface ServerConfig {
   pollIntervalMs: number;
   /** How long a graceful shutdown may take before the process gives up (exit 1). */
   shutdownTimeoutMs: number;
-  /** BATON_RESUME_AFTER, parsed (reserved for the conversation-resume policy; validated here). */
+  /** BATON_RESUME_AFTER, parsed: overrides every bot's `conversation.resumeAfter` (0 = never ask). */
   resumeAfterMs?: number;
   cacheDir?: string;
 }

@@ -102,7 +102,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
 
   let baton: Baton;
   try {
-    baton = await createBaton({ botDir: config.botDir, store: opts.store ?? storeOption(config), logger, cacheDir: config.cacheDir, actions: opts.actions });
+    baton = await createBaton({ botDir: config.botDir, store: opts.store ?? storeOption(config), logger, cacheDir: config.cacheDir, actions: opts.actions, resumeAfterMs: config.resumeAfterMs });
   } catch (e) {
     await new Promise((r) => server.close(r));
     throw e;
