@@ -33,6 +33,12 @@ import {
 import { engineConfigOf } from './nlu/settings';
 import { jsonLogger, type Logger } from './util/logger';
 import { CommitFeed, observeStore } from './realtime/commit-feed';
+import { HandoffService } from './handoff/service';
+import type { HandoffStore } from './handoff/store/port';
+import { MemoryHandoffStore } from './handoff/store/memory';
+import { SqliteHandoffStore } from './handoff/store/sqlite';
+import { loadCanned } from './handoff/canned';
+import { sentimentAnalyzer } from './nlu/sentiment';
 
 export interface BatonOptions {
   /** Folder of the bot (holds bot.yaml). */
@@ -52,6 +58,14 @@ export interface BatonOptions {
   onTrainProgress?: (p: TrainProgress) => void;
   /** Replace the actions module (tests). */
   actions?: Actions;
+  /**
+   * Agents and the handoff queue. Default: next to the conversations (the same SQLite file; memory
+   * for memory). MongoDB has no handoff adapter yet: pass one here, else an in-memory store is used
+   * (with a warning — not shared between processes).
+   */
+  handoffStore?: HandoffStore;
+  /** bcrypt cost for agent passwords (≥ 10; default 10). */
+  bcryptCost?: number;
 }
 
 export interface Baton {
@@ -64,6 +78,8 @@ export interface Baton {
   commits: CommitFeed;
   matcher: IntentMatcher;
   model: { hash: string; fromCache: boolean; trainMs: number; file: string };
+  /** Human handoff: queue, routing, agents (see docs/handoff.md). */
+  handoff: HandoffService;
   close(): Promise<void>;
 }
 
@@ -137,7 +153,41 @@ export async function createBaton(opts: BatonOptions): Promise<Baton> {
           : (opts.store as ConversationStore);
   const commits = new CommitFeed();
   const store = observeStore(rawStore, commits);
-  const service = new ConversationService({ bot, store, matcher: trained.matcher, actions, logger, clock: opts.clock, newId: opts.newId });
+  let handoffStore = opts.handoffStore;
+  if (!handoffStore) {
+    if (opts.store === undefined || opts.store === 'memory') handoffStore = new MemoryHandoffStore();
+    else if ('sqlite' in (opts.store as object)) handoffStore = new SqliteHandoffStore({ filename: (opts.store as { sqlite: string }).sqlite });
+    else {
+      if ('mongo' in (opts.store as object)) logger.warn('there is no MongoDB handoff store yet: agents and the handoff queue are kept in memory (lost on restart, not shared between processes)');
+      handoffStore = new MemoryHandoffStore();
+    }
+  }
+  let handoff: HandoffService | undefined;
+  const service = new ConversationService({
+    bot,
+    store,
+    matcher: trained.matcher,
+    actions,
+    logger,
+    clock: opts.clock,
+    newId: opts.newId,
+    sentiment: sentimentAnalyzer(bot.language),
+    availability: (queue) => (handoff ? handoff.availability(queue) : Promise.resolve(undefined)),
+  });
+  handoff = new HandoffService({
+    bot,
+    store: handoffStore,
+    conversations: service,
+    conversationStore: store,
+    commits,
+    clock: opts.clock,
+    newId: opts.newId,
+    logger,
+    canned: loadCanned(bot.dir, bot.config.handoff.canned),
+    bcryptCost: opts.bcryptCost,
+  });
+  const hs = handoffStore;
+  const h = handoff;
   return {
     bot,
     warnings,
@@ -146,7 +196,13 @@ export async function createBaton(opts: BatonOptions): Promise<Baton> {
     commits,
     matcher: trained.matcher,
     model: { hash: trained.hash, fromCache: trained.fromCache, trainMs: trained.trainMs, file: trained.file },
-    close: () => store.close(),
+    handoff: h,
+    close: async () => {
+      h.stop();
+      await h.idle();
+      await store.close();
+      await hs.close();
+    },
   };
 }
 

@@ -16,6 +16,8 @@
  * | BATON_RESUME_AFTER | none |
  * | BATON_CACHE_DIR | <bot>/.cache |
  * | LOG_LEVEL | info |
+ * | BATON_SEED_ADMIN_PASSWORD, BATON_SEED_AGENT_PASSWORD | generated and printed once (first start of a database without agents) |
+ * | BATON_BCRYPT_COST | 10 |
  */
 import * as path from 'path';
 import { z } from 'zod';
@@ -43,6 +45,11 @@ export interface ServerConfig {
   /** BATON_RESUME_AFTER, parsed: overrides every bot's `conversation.resumeAfter` (0 = never ask). */
   resumeAfterMs?: number;
   cacheDir?: string;
+  /** Passwords of the demo admin and agent created at the first start of a database without agents (else generated and printed). */
+  seedAdminPassword?: string;
+  seedAgentPassword?: string;
+  /** bcrypt cost of agent passwords (10–15). */
+  bcryptCost: number;
 }
 
 export interface ConfigProblem {
@@ -62,7 +69,7 @@ function formatProblems(problems: ConfigProblem[]): string {
   return `invalid configuration (${n} problem${n === 1 ? '' : 's'}):\n${problems.map((p) => `  ${p.variable}: ${p.message}`).join('\n')}`;
 }
 
-const SECRET_VARIABLES = new Set(['BATON_SECRET', 'BATON_IDENTITY_SECRET']);
+const SECRET_VARIABLES = new Set(['BATON_SECRET', 'BATON_IDENTITY_SECRET', 'BATON_SEED_ADMIN_PASSWORD', 'BATON_SEED_AGENT_PASSWORD']);
 
 const DURATION = /^(\d+)\s*(ms|s|m|h|d)?$/;
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -111,6 +118,9 @@ const envSchema = z.object({
       .optional(),
   ),
   BATON_CACHE_DIR: optional,
+  BATON_SEED_ADMIN_PASSWORD: optional.pipe(z.string().min(10, 'must be at least 10 characters long').optional()),
+  BATON_SEED_AGENT_PASSWORD: optional.pipe(z.string().min(10, 'must be at least 10 characters long').optional()),
+  BATON_BCRYPT_COST: int(10, 15, 10),
   LOG_LEVEL: optional.pipe(z.enum(LOG_LEVELS as [LogLevel, ...LogLevel[]], { error: `must be one of ${LOG_LEVELS.join(', ')}` }).optional().default('info')),
 });
 
@@ -178,6 +188,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     shutdownTimeoutMs: d.BATON_SHUTDOWN_TIMEOUT_MS,
     resumeAfterMs: d.BATON_RESUME_AFTER,
     cacheDir: d.BATON_CACHE_DIR,
+    seedAdminPassword: d.BATON_SEED_ADMIN_PASSWORD,
+    seedAgentPassword: d.BATON_SEED_AGENT_PASSWORD,
+    bcryptCost: d.BATON_BCRYPT_COST,
   };
 }
 

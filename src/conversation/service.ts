@@ -11,7 +11,7 @@
  */
 import { randomUUID } from 'crypto';
 import type { Bot } from '../flow/model';
-import { interpret, type Context, type Effect, type Input, type OutMessage, type TurnResult, type Understanding } from '../flow/interpreter';
+import { interpret, type AgentInput, type Context, type Effect, type Input, type OutMessage, type QueueAvailability, type TurnResult, type Understanding } from '../flow/interpreter';
 import { initialState, readState, type ConversationState } from '../flow/state';
 import type { ConversationStore, NewEvent, StoredEvent } from '../store/port';
 import { DuplicateIdempotencyKeyError, StaleVersionError } from '../store/port';
@@ -39,6 +39,28 @@ export interface TurnOutcome {
   /** True when the bot did not understand the message (it said so and offered suggestions or a person). */
   fallback: boolean;
   state: ConversationState;
+  /** The events this call committed, with their seq (absent for a duplicate). */
+  committed?: StoredEvent[];
+}
+
+/** The result of an agent's action (see `ConversationService.agentAction`). */
+export interface AgentActionOutcome {
+  conversationId: string;
+  state: ConversationState;
+  /** The events committed by this action (with seq); for a duplicate, the original agent message event. */
+  events: StoredEvent[];
+  /** Messages the customer was sent (the agent's message, notices, the bot's after-handback flow). */
+  replies: OutMessage[];
+  duplicate: boolean;
+}
+
+/** An agent action that needs a handed-off conversation, on one that is not (handed back, resolved, never handed off). */
+export class NotHandedOffError extends Error {
+  readonly code = 'not_handed_off';
+  readonly retryable = false;
+  constructor(id: string, action: string) {
+    super(`conversation ${id} is not with a person; "${action}" needs a handed-off conversation`);
+  }
 }
 
 export class ConversationNotFound extends Error {
@@ -65,6 +87,10 @@ export interface ServiceOptions {
   /** Called after each commit with the messages it made, in order (e.g. push to a channel). */
   onMessages?: (conversationId: string, messages: OutMessage[]) => void;
   maxStaleRetries?: number;
+  /** Sentiment of a customer message when the intent matcher gives none (computed once per turn, at the edge). */
+  sentiment?: (text: string) => Promise<{ score: number; vote: string } | undefined>;
+  /** Whether a queue can answer now (opening hours, agents online); asked only on turns that hand off. */
+  availability?: (queue: string) => Promise<QueueAvailability | undefined>;
 }
 
 export const MAX_TEXT_LENGTH = 4000;
@@ -110,7 +136,7 @@ export class ConversationService {
     const id = opts.id ?? this.newId();
     const state0 = initialState({ channel: opts.channel, profile: opts.profile });
     const ctx = this.ctx(id);
-    const r = interpret(this.bot, state0, { type: 'start' }, ctx);
+    const r = await this.decide(state0, { type: 'start' }, ctx);
     const created = await this.store.create({
       id,
       botId: this.bot.id,
@@ -234,7 +260,83 @@ export class ConversationService {
     if (!text.trim()) return null;
     const c = await this.matcher.classify(text);
     const entities: Entity[] = extractEntities(this.entityTypes, text, this.clock().toISOString().slice(0, 10));
-    return { intents: c.intents.filter((i) => i.score > 0).map((i) => ({ intent: i.intent, score: i.score })), sentiment: c.sentiment, entities };
+    let sentiment: Understanding['sentiment'] = c.sentiment;
+    if (!sentiment && this.opts.sentiment) {
+      try {
+        sentiment = await this.opts.sentiment(text);
+      } catch (e) {
+        this.log.warn('sentiment analysis failed; continuing without it', { error: e as Error });
+      }
+    }
+    return { intents: c.intents.filter((i) => i.score > 0).map((i) => ({ intent: i.intent, score: i.score })), ...(sentiment ? { sentiment } : {}), entities };
+  }
+
+  /**
+   * The interpreter, plus queue availability for turns that hand off: the first decision tells
+   * whether (and to which queue) the turn hands off; only then is availability looked up (I/O) and
+   * the turn decided again with it, so the customer hears when to expect a reply.
+   */
+  private async decide(state: ConversationState, input: Input, ctx: Context): Promise<TurnResult> {
+    const r = interpret(this.bot, state, input, ctx);
+    const h = r.effects.find((e): e is Extract<Effect, { type: 'handoff' }> => e.type === 'handoff');
+    if (!h || !this.opts.availability) return r;
+    let avail: QueueAvailability | undefined;
+    try {
+      avail = await this.opts.availability(h.queue);
+    } catch (e) {
+      this.log.warn('could not check queue availability', { queue: h.queue, error: e as Error });
+    }
+    if (!avail) return r;
+    const known = avail;
+    return interpret(this.bot, state, input, { ...ctx, availability: (q) => (q === h.queue ? known : undefined) });
+  }
+
+  /**
+   * An agent's action (join, message, note, transfer, resolve, hand back), run like a customer
+   * turn: in the conversation's queue (so it interleaves in order with customer messages), decided
+   * by the interpreter, committed with a version check, then sent. With `clientMessageId` a retried
+   * agent message is not written twice. Throws NotHandedOffError when the action needs a
+   * handed-off conversation and this one is not.
+   */
+  async agentAction(conversationId: string, input: AgentInput): Promise<AgentActionOutcome> {
+    const p = this.queue.run(conversationId, async () => {
+      const key = input.clientMessageId ? `agent:${input.agent.id}:${input.clientMessageId}` : undefined;
+      const maxRetries = this.opts.maxStaleRetries ?? 5;
+      for (let attempt = 0; ; attempt++) {
+        if (key && (await this.store.getIdempotent(conversationId, key)) !== undefined) return this.agentReplay(conversationId, input);
+        const rec = await this.store.load(conversationId);
+        if (!rec) throw new ConversationNotFound(conversationId);
+        const ctx = this.ctx(conversationId);
+        const r = await this.decide(readState(rec.state), input, ctx);
+        if (r.events.some((e) => e.type === 'agent_action_ignored')) throw new NotHandedOffError(conversationId, input.action);
+        try {
+          const out = await this.commitAndPerform(conversationId, r, rec.version, false, ctx, key);
+          return { conversationId, state: out.state, events: out.committed ?? [], replies: out.replies, duplicate: false };
+        } catch (e) {
+          if (e instanceof DuplicateIdempotencyKeyError && key) return this.agentReplay(conversationId, input);
+          if (e instanceof StaleVersionError && attempt < maxRetries) continue;
+          throw e;
+        }
+      }
+    });
+    this.inFlight.add(p);
+    const done = () => void this.inFlight.delete(p);
+    p.then(done, done);
+    return p;
+  }
+
+  /** A retried agent message: the event it was committed as. */
+  private async agentReplay(conversationId: string, input: AgentInput): Promise<AgentActionOutcome> {
+    const rec = await this.store.load(conversationId);
+    if (!rec) throw new ConversationNotFound(conversationId);
+    const found: StoredEvent[] = [];
+    for (let after = 0, page = 0; page < 1000; page++) {
+      const events = await this.store.events(conversationId, { afterSeq: after, limit: 10000, types: ['agent_message'] });
+      for (const e of events) if (e.data.clientMessageId === input.clientMessageId && (e.data.agent as { id?: unknown } | undefined)?.id === input.agent.id) found.push(e);
+      if (events.length < 10000) break;
+      after = events[events.length - 1].seq;
+    }
+    return { conversationId, state: readState(rec.state), events: found.slice(-1), replies: [], duplicate: true };
   }
 
   private async attempt(conversationId: string, msg: IncomingMessage, nlu: Understanding | null, key: string | undefined): Promise<TurnOutcome> {
@@ -243,7 +345,7 @@ export class ConversationService {
     const state = readState(rec.state);
     const ctx = this.ctx(conversationId);
     const input: Input = { type: 'message', text: msg.text ?? '', payload: msg.payload, nlu };
-    const r = interpret(this.bot, state, input, ctx);
+    const r = await this.decide(state, input, ctx);
     if (msg.clientMessageId) {
       // Keep the client's id with the message, so a retry can find this turn's replies.
       const id = msg.clientMessageId;
@@ -270,7 +372,8 @@ export class ConversationService {
     /** The action result `r` was computed from; undefined for the turn's first result. */
     let resultInput: Input | undefined;
     let staleRetries = 0;
-    let outcome: TurnOutcome = { conversationId, replies: [], duplicate: false, intent: null, handoff: null, fallback: false, state: r.state };
+    const committedEvents: StoredEvent[] = [];
+    let outcome: TurnOutcome = { conversationId, replies: [], duplicate: false, intent: null, handoff: null, fallback: false, state: r.state, committed: committedEvents };
     for (let round = 0; round < 50; round++) {
       const action = r.effects.find((e): e is Extract<Effect, { type: 'call_action' }> => e.type === 'call_action');
       const sends = r.effects.filter((e): e is Extract<Effect, { type: 'send' }> => e.type === 'send').map((e) => e.message);
@@ -297,6 +400,7 @@ export class ConversationService {
             idempotency: !resultInput && idempotencyKey ? { key: idempotencyKey, value: { acceptedAt: ctx.now } } : undefined,
           });
           v = res.version;
+          committedEvents.push(...res.events);
         } catch (e) {
           // Someone else wrote after this turn's earlier commit (the message is already stored and
           // the action already ran): apply the action result to their state instead of redoing the turn.
@@ -306,7 +410,7 @@ export class ConversationService {
           const rec = await this.store.load(conversationId);
           if (!rec) throw new ConversationNotFound(conversationId);
           v = rec.version;
-          r = interpret(this.bot, readState(rec.state), resultInput, this.ctx(conversationId));
+          r = await this.decide(readState(rec.state), resultInput, this.ctx(conversationId));
           round--;
           continue;
         }
@@ -328,7 +432,7 @@ export class ConversationService {
         log: withFields(this.log, { conversationId, action: action.action }),
       });
       resultInput = { type: 'action_result', requestId: action.requestId, ...result } as Input;
-      r = interpret(this.bot, r.state, resultInput, this.ctx(conversationId));
+      r = await this.decide(r.state, resultInput, this.ctx(conversationId));
     }
     throw new Error(`conversation ${conversationId}: more than 50 action calls in one turn`);
   }

@@ -281,17 +281,21 @@ export function compileFlow(ctx: CompileContext, data: unknown, defaultId: strin
         break;
       }
       case 'handoff': {
-        const h = s.handoff === true ? {} : (s.handoff as { reason?: string; queue?: string; say?: unknown });
+        const h = s.handoff === true ? {} : (s.handoff as { reason?: string; queue?: string; priority?: number; say?: unknown });
         emit({
           ...base,
           id: stepId,
           kind: 'handoff',
           reason: h.reason ?? 'flow_step',
           queue: h.queue,
+          ...(h.priority !== undefined ? { priority: h.priority } : {}),
           messages: h.say ? normalizeMessages(h.say as never) : undefined,
         });
         break;
       }
+      case 'record':
+        emit({ ...base, id: stepId, kind: 'record', event: s.record as string, data: compileValues(ctx, (s.data as Record<string, unknown>) ?? {}, [...path, 'data'], stepId) });
+        break;
       case 'end':
         emit({ ...base, id: stepId, kind: 'end', outcome: s.end as never });
         break;

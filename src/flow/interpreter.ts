@@ -7,7 +7,7 @@
  * events and new state first, then performs the effects.
  */
 import type { Bot, Flow, IntentTarget, MessageTemplate, SlotDef, Step } from './model';
-import type { ConversationState, Frame, Pending } from './state';
+import type { AgentRef, ConversationState, Frame, Pending } from './state';
 import type { JsonObject, JsonValue } from '../util/json';
 import { renderTemplate, renderUrl } from './templates';
 import { evaluate } from './expressions';
@@ -28,15 +28,48 @@ export interface Understanding {
   entities?: { entity: string; value: JsonValue; text: string }[];
 }
 
+/** What an agent did (the agent API and console send these through the conversation service). */
+export type AgentAction = 'join' | 'message' | 'note' | 'transfer' | 'resolve' | 'handback';
+export interface AgentInput {
+  type: 'agent';
+  action: AgentAction;
+  agent: AgentRef;
+  /** message / note: the text. */
+  text?: string;
+  /** message / note: the id to give it (default: a new id). */
+  messageId?: string;
+  /** message: the id the console sent it with (idempotency). */
+  clientMessageId?: string;
+  /** transfer: to this queue (the conversation waits there) … */
+  queue?: string;
+  /** … or to this agent. */
+  to?: AgentRef;
+  /** handback: the flow the bot starts (default `handoff.afterFlow`; null: none). */
+  flow?: string | null;
+}
+
 export type Input =
   | { type: 'start' }
+  | AgentInput
   | { type: 'message'; text: string; payload?: string; nlu: Understanding | null }
   | { type: 'action_result'; requestId: string; ok: true; value: JsonValue }
   | { type: 'action_result'; requestId: string; ok: false; error: string; code?: string };
 
+/** Whether a queue can answer now (computed at the edge from opening hours and agents' presence). */
+export interface QueueAvailability {
+  /** Inside the queue's opening hours. */
+  open: boolean;
+  /** Agents online with this queue's skill. */
+  agentsOnline: number;
+  /** When the queue opens next, for people (e.g. "Monday at 8:00 AM EST"); null when open or unknown. */
+  opensAt: string | null;
+}
+
 export interface Context {
   /** ISO time of this turn. */
   now: string;
+  /** Availability of a queue; absent: unknown (the plain `handoff` message is said). */
+  availability?: (queue: string) => QueueAvailability | undefined;
   /** 'YYYY-MM-DD' in the bot's time zone, for relative dates. */
   today: string;
   newId: () => string;
@@ -58,12 +91,14 @@ export interface OutMessage {
   links?: { title: string; url: string }[];
   /** Set on knowledge answers: the article the answer comes from. */
   citation?: { articleId: string; title: string; url?: string };
+  /** Set on messages an agent wrote (channels show the name; the customer API shows only the name). */
+  agent?: AgentRef;
 }
 
 export type Effect =
   | { type: 'send'; message: OutMessage }
   | { type: 'call_action'; requestId: string; action: string; args: JsonObject; timeoutMs: number }
-  | { type: 'handoff'; reason: string; queue: string };
+  | { type: 'handoff'; reason: string; queue: string; priority: number };
 
 export interface BotEvent {
   type: string;
@@ -94,6 +129,8 @@ class Turn {
   readonly events: BotEvent[] = [];
   readonly effects: Effect[] = [];
   steps = 0;
+  /** The flow and step the customer was in when the turn started (handoff context when the flow ended before the handoff). */
+  where: { flow: string | null; step: string | null } = { flow: null, step: null };
   constructor(readonly bot: Bot, readonly s: ConversationState, readonly ctx: Context) {}
 
   event(type: string, data: JsonObject = {}) {
@@ -134,9 +171,14 @@ class Turn {
     return out;
   }
 
-  send(message: OutMessage) {
+  send(message: OutMessage, notice?: string) {
     this.effects.push({ type: 'send', message });
-    this.event('bot_message', { message: message as unknown as JsonObject });
+    this.event('bot_message', { message: message as unknown as JsonObject, ...(notice ? { notice } : {}) });
+  }
+
+  /** A bot message that reports what happened (an agent joined, …): agents see it as a system line. */
+  notice(key: string, extra?: Record<string, unknown>) {
+    for (const t of this.bot.messages[key] ?? DEFAULT_MESSAGES[key] ?? []) this.send(this.render(t, extra), key);
   }
 
   say(templates: MessageTemplate[] | undefined, extra?: Record<string, unknown>) {
@@ -353,8 +395,15 @@ class Turn {
           this.startFlow(step.flow, 'sub', 'subflow');
           return;
         case 'handoff':
-          this.handoff(step.reason, step.queue, step.messages);
+          this.handoff(step.reason, step.queue, step.messages, { priority: step.priority, fromStep: true });
           return;
+        case 'record': {
+          const data: JsonObject = {};
+          for (const a of step.data) data[a.name] = a.expr ? evaluate(a.expr, this.templateData()) : (a.literal ?? null);
+          this.event(step.event, { ...data, flow: flow.id });
+          this.setPc(f, f.pc + 1);
+          break;
+        }
         case 'end':
           this.endFlow(step.outcome);
           break;
@@ -386,18 +435,44 @@ class Turn {
     while (this.s.stack.length) this.finishFrame(outcome);
   }
 
-  handoff(reason: string, queue: string | undefined, messages?: MessageTemplate[]) {
-    const q = queue ?? this.bot.config.handoff.queue;
+  /** The `handoff.triggers` entry that applies to a handoff for `reason` (a step's own reason: `flowStep`). */
+  triggerOf(reason: string, fromStep: boolean): { queue?: string; priority?: number; action?: 'offer' | 'handoff' } | undefined {
+    const triggers = (this.bot.config.handoff.triggers ?? {}) as Record<string, { queue?: string; priority?: number; action?: 'offer' | 'handoff' } | undefined>;
+    const name = TRIGGER_OF_REASON[reason] ?? (fromStep ? 'flowStep' : undefined);
+    return name ? triggers[name] : undefined;
+  }
+
+  handoff(reason: string, queue: string | undefined, messages?: MessageTemplate[], opts: { priority?: number; fromStep?: boolean } = {}) {
+    const cfg = this.bot.config.handoff;
+    const trigger = this.triggerOf(reason, opts.fromStep ?? false);
+    const q = queue ?? trigger?.queue ?? cfg.queue;
+    const priority = opts.priority ?? trigger?.priority ?? cfg.queues?.[q]?.priority ?? 0;
+    const entry = this.entryFrame();
+    const flow = entry?.flowId ?? this.where.flow;
+    const step = this.top()?.stepId ?? this.where.step;
+    const avail = this.ctx.availability?.(q);
+    const answering = !avail || (avail.open && avail.agentsOnline > 0);
     if (messages) this.say(messages);
-    else this.sayKey('handoff');
+    else if (answering) this.sayKey('handoff');
+    // Nobody can answer now: say when to expect a reply, and that the customer can leave.
+    if (avail && !avail.open) this.sayKey('handoff_closed', { handoff: { queue: q, opensAt: avail.opensAt } });
+    else if (avail && avail.agentsOnline === 0) this.sayKey('handoff_offline', { handoff: { queue: q, opensAt: null } });
     this.abandonAll('handed_off');
     this.s.pending = null;
     this.s.status = 'handed_off';
     delete this.s.resolvedAt;
-    this.s.handoff = { reason, queue: q, at: this.ctx.now, acknowledged: false };
+    this.s.handoff = { reason, queue: q, at: this.ctx.now, acknowledged: false, priority, flow, step, agent: null };
     this.s.fallbacks = 0;
-    this.effects.push({ type: 'handoff', reason, queue: q });
-    this.event('handoff', { reason, queue: q });
+    this.s.lowConfidence = 0;
+    this.s.negative = 0;
+    this.effects.push({ type: 'handoff', reason, queue: q, priority });
+    this.event('handoff', { reason, queue: q, priority, flow, step, ...(avail ? { open: avail.open, agentsOnline: avail.agentsOnline } : {}) });
+  }
+
+  /** A trigger fired: offer a person or hand off at once, as bot.yaml `handoff.triggers` says (default: offer). */
+  escalate(reason: string) {
+    if (this.triggerOf(reason, false)?.action === 'handoff') return this.handoff(reason, undefined);
+    this.offerHandoff(reason);
   }
 
   offerHandoff(reason: string) {
@@ -460,7 +535,8 @@ class Turn {
   fallback(text: string, u: { confidence: number; candidates: IntentCandidate[] }) {
     this.s.fallbacks += 1;
     this.event('fallback', { text, confidence: u.confidence, count: this.s.fallbacks });
-    if (this.s.fallbacks >= this.bot.config.fallback.offerHandoffAfter) return this.offerHandoff('repeated_fallback');
+    const after = this.bot.config.handoff.triggers?.fallbacks?.after ?? this.bot.config.fallback.offerHandoffAfter;
+    if (this.s.fallbacks >= after) return this.escalate('repeated_fallback');
     this.sayKey('fallback');
     const { suggestions, suggestionThreshold } = this.bot.config.nlu;
     const options = uniqueTargets(this.bot, u.candidates)
@@ -477,6 +553,17 @@ class Turn {
   route(text: string, payload: string | undefined, nlu: Understanding | null) {
     const u = this.understand(text, payload, nlu);
     const { threshold, ambiguityMargin, suggestionThreshold } = this.bot.config.nlu;
+    const low = this.bot.config.handoff.triggers?.lowConfidence;
+    if (low && nlu && u.via === 'nlu') {
+      // Repeated low confidence: the bot keeps guessing (or not understanding) — a person will do better.
+      this.s.lowConfidence = u.confidence < low.below ? (this.s.lowConfidence ?? 0) + 1 : 0;
+      if (this.s.lowConfidence >= low.after) {
+        this.event('low_confidence', { confidence: u.confidence, count: this.s.lowConfidence });
+        this.s.lowConfidence = 0;
+        this.s.fallbacks = 0;
+        return this.escalate('low_confidence');
+      }
+    }
     if (u.intent && u.via === 'nlu') {
       // "Did you mean A or B?": the best intents are too close to tell apart, but together they
       // are likely enough (confidences are shares of one whole, so two close intents rarely
@@ -589,7 +676,7 @@ class Turn {
         return this.run();
       }
       this.endFlow('unresolved');
-      return this.offerHandoff('max_attempts');
+      return this.escalate('max_attempts');
     }
     this.ask(f, true);
   }
@@ -778,7 +865,7 @@ class Turn {
     }
     this.sayKey('action_error');
     this.endFlow('error');
-    this.offerHandoff('action_failed');
+    this.escalate('action_failed');
   }
 
   message(text: string, payload: string | undefined, nlu: Understanding | null) {
@@ -801,11 +888,23 @@ class Turn {
     const away = resumeAfter !== null && Number.isFinite(idleMs) && idleMs > resumeAfter;
     if (this.s.status === 'resolved' && !this.courtesy(text, payload, nlu)) this.reopen();
     if (this.s.status === 'handed_off') {
-      if (this.s.handoff && !this.s.handoff.acknowledged) {
+      // A person has the conversation (on every channel: the status belongs to the conversation).
+      // The bot says once that someone will answer — unless an agent already joined — then keeps quiet.
+      if (this.s.handoff && !this.s.handoff.acknowledged && !this.s.handoff.agent) {
         this.s.handoff.acknowledged = true;
         this.sayKey('handed_off');
       }
       return;
+    }
+    const neg = this.bot.config.handoff.triggers?.negativeSentiment;
+    if (neg && nlu?.sentiment) {
+      this.s.negative = nlu.sentiment.score <= neg.below ? (this.s.negative ?? 0) + 1 : 0;
+      if (this.s.negative >= neg.after) {
+        this.event('negative_sentiment', { score: nlu.sentiment.score, count: this.s.negative });
+        this.s.negative = 0;
+        this.s.pending = null;
+        return this.escalate('negative_sentiment');
+      }
     }
     const f = this.top();
     if (f?.waiting === 'action') {
@@ -828,12 +927,93 @@ class Turn {
     this.route(text, payload, nlu);
   }
 
+  /** What an agent did. Actions that need the conversation to be with a person are ignored otherwise (`agent_action_ignored`). */
+  agentInput(i: AgentInput) {
+    const a: AgentRef = { id: i.agent.id, name: i.agent.name };
+    const h = this.s.handoff;
+    if (i.action === 'note') {
+      // Notes are for agents only: never a message, never shown to the customer.
+      this.event('agent_note', { id: i.messageId ?? this.ctx.newId(), text: i.text ?? '', agent: a as unknown as JsonObject });
+      return;
+    }
+    if (this.s.status !== 'handed_off' || !h) {
+      this.event('agent_action_ignored', { action: i.action, agent: a as unknown as JsonObject, reason: 'not_handed_off' });
+      return;
+    }
+    const join = (who: AgentRef) => {
+      h.agent = who;
+      this.event('agent_joined', { agent: who as unknown as JsonObject });
+      this.notice('agent_joined', { agent: who });
+    };
+    switch (i.action) {
+      case 'join':
+        if (h.agent?.id !== a.id) join(a);
+        return;
+      case 'message': {
+        if (h.agent?.id !== a.id) join(a);
+        const message: OutMessage = { id: i.messageId ?? this.ctx.newId(), text: i.text ?? '', agent: a };
+        this.effects.push({ type: 'send', message });
+        this.event('agent_message', {
+          message: { id: message.id, text: message.text ?? '' },
+          agent: a as unknown as JsonObject,
+          ...(i.clientMessageId ? { clientMessageId: i.clientMessageId } : {}),
+        });
+        return;
+      }
+      case 'transfer': {
+        const from = h.agent ?? null;
+        if (i.to) {
+          this.event('transferred', { by: a as unknown as JsonObject, from: from as unknown as JsonValue, to: { agent: i.to as unknown as JsonObject } });
+          if (from?.id !== i.to.id) join({ id: i.to.id, name: i.to.name });
+        } else {
+          const queue = i.queue ?? h.queue;
+          this.event('transferred', { by: a as unknown as JsonObject, from: from as unknown as JsonValue, to: { queue } });
+          h.queue = queue;
+          h.agent = null;
+          this.sayKey('transferred', { agent: a });
+        }
+        return;
+      }
+      case 'resolve':
+        this.s.status = 'resolved';
+        this.s.resolvedAt = this.ctx.now;
+        this.s.handoff = null;
+        this.s.pending = null;
+        this.event('conversation_resolved', { by: a as unknown as JsonObject });
+        this.notice('resolved_by_agent', { agent: a });
+        return;
+      case 'handback': {
+        const flow = i.flow === undefined ? (this.bot.config.handoff.afterFlow ?? null) : i.flow;
+        this.s.status = 'active';
+        this.s.handoff = null;
+        this.s.pending = null;
+        this.s.fallbacks = 0;
+        this.s.lowConfidence = 0;
+        this.s.negative = 0;
+        this.event('handed_back', { by: a as unknown as JsonObject, flow: flow && this.bot.flows[flow] ? flow : null });
+        if (flow && this.bot.flows[flow]) this.startFlow(flow, 'main', 'handback');
+        else this.notice('handed_back');
+        return;
+      }
+    }
+  }
+
   start() {
     this.event('conversation_started', { channel: this.s.channel });
     this.sayKey('welcome');
     if (this.bot.welcomeFlow) this.startFlow(this.bot.welcomeFlow, 'main', 'welcome');
   }
 }
+
+/** The `handoff.triggers` entry behind each handoff reason. */
+const TRIGGER_OF_REASON: Record<string, string> = {
+  customer_request: 'customerRequest',
+  repeated_fallback: 'fallbacks',
+  low_confidence: 'lowConfidence',
+  negative_sentiment: 'negativeSentiment',
+  max_attempts: 'maxAttempts',
+  action_failed: 'actionFailure',
+};
 
 /** Intents that stop or redirect whatever is in progress, even in the middle of a question. */
 const CONTROL_INTENTS = ['builtin.cancel', 'builtin.restart', 'builtin.human'];
@@ -903,9 +1083,12 @@ export function interpret(bot: Bot, state: ConversationState, input: Input, ctx:
   const s = JSON.parse(JSON.stringify(state)) as ConversationState;
   const t = new Turn(bot, s, ctx);
   reconcile(bot, s, t);
+  const entry = t.entryFrame();
+  t.where = { flow: entry?.flowId ?? null, step: t.top()?.stepId ?? null };
   try {
     if (input.type === 'start') t.start();
     else if (input.type === 'message') t.message(input.text, input.payload, input.nlu);
+    else if (input.type === 'agent') t.agentInput(input);
     else t.actionResult(input);
   } catch (e) {
     if (!(e instanceof RunawayFlowError)) throw e;

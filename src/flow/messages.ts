@@ -78,6 +78,18 @@ export const DEFAULT_MESSAGES: Record<string, MessageTemplate[]> = {
   ],
   handoff_declined: [{ text: 'No problem. What else can I help you with?' }],
   handed_off: [{ text: "A person from our team will reply here soon. You don't need to stay on this page." }],
+  handoff_closed: [
+    {
+      text: "Our team is away right now{{#if handoff.opensAt}} — we're back {{handoff.opensAt}}{{/if}}. Someone will reply right here then; you can close this page, and you'll find the answer in this conversation when you come back.",
+    },
+  ],
+  handoff_offline: [
+    { text: "Everyone on our team is away from their desk right now. Someone will reply right here as soon as possible; you can close this page and come back — the answer will be in this conversation." },
+  ],
+  agent_joined: [{ text: '{{agent.name}} from our team has joined the conversation.' }],
+  transferred: [{ text: "I've passed your conversation to another member of our team. They'll reply right here." }],
+  resolved_by_agent: [{ text: "{{agent.name}} marked this conversation as resolved. If there's anything else, just write here." }],
+  handed_back: [{ text: "You're back with the {{bot.name}} assistant. What else can I help you with?" }],
   feedback_question: [{ text: 'Did that answer your question?', quickReplies: YES_NO }],
   feedback_yes: [{ text: 'Great, glad I could help!' }],
   feedback_no: [{ text: "Sorry that didn't help. Would you like me to connect you with a person?", quickReplies: YES_NO }],
@@ -99,6 +111,11 @@ export const MESSAGE_KEYS = Object.keys(DEFAULT_MESSAGES);
 
 /** Template roots a bot message may use besides the usual ones (the interpreter passes them when it renders that message). */
 export const MESSAGE_TEMPLATE_ROOTS: Record<string, string[]> = {
+  handoff_closed: ['handoff'],
+  handoff_offline: ['handoff'],
+  agent_joined: ['agent'],
+  resolved_by_agent: ['agent'],
+  transferred: ['agent'],
   resume: ['flow'],
   resume_prompt: ['flow'],
 };

@@ -4,7 +4,7 @@
  */
 import type { SlotType } from './slot-types';
 import type { Expr } from './expressions';
-import type { Outcome } from './schema';
+import type { HandoffConfig, Outcome } from './schema';
 import type { JsonValue } from '../util/json';
 
 export interface SourcePos {
@@ -74,7 +74,9 @@ export type Step =
       onError: number;
     })
   | (StepBase & { kind: 'flow'; flow: string })
-  | (StepBase & { kind: 'handoff'; reason: string; queue?: string; messages?: MessageTemplate[] })
+  | (StepBase & { kind: 'handoff'; reason: string; queue?: string; priority?: number; messages?: MessageTemplate[] })
+  /** Record an analytics event of the bot's own (e.g. `csat`), with values evaluated as expressions. */
+  | (StepBase & { kind: 'record'; event: string; data: { name: string; source: string; expr: Expr | null; literal?: JsonValue }[] })
   | (StepBase & { kind: 'end'; outcome: Outcome })
   /** Implicit end of a flow's step list: return to the calling flow, or finish. */
   | (StepBase & { kind: 'return' });
@@ -148,7 +150,8 @@ export interface BotConfig {
     engine?: NluEngineConfig;
   };
   fallback: { offerHandoffAfter: number };
-  handoff: { queue: string };
+  /** bot.yaml `handoff:` (queues, hours, triggers, afterFlow; see docs/handoff.md). */
+  handoff: HandoffConfig;
   answers: { askFeedback: boolean };
   /** `resumeAfterMs`: bot.yaml `conversation.resumeAfter` in milliseconds; null = never ask "continue or start over?". */
   conversation: { resumeAfterMs: number | null };

@@ -113,10 +113,21 @@ export const STEP_SCHEMAS = {
     ...common,
     handoff: z.union([
       z.literal(true),
-      z.strictObject({ reason: z.string().min(1).optional(), queue: z.string().min(1).optional(), say: saySchema.optional() }),
+      z.strictObject({
+        reason: z.string().min(1).optional(),
+        queue: z.string().min(1).optional(),
+        priority: z.number().int().min(0).max(10).optional(),
+        say: saySchema.optional(),
+      }),
     ]),
   }),
   end: z.strictObject({ ...common, end: z.enum(OUTCOMES) }),
+  /** Record an analytics event (e.g. `csat { rating }`): `record: csat`, `data: { rating: slots.rating }` (values are expressions). */
+  record: z.strictObject({
+    ...common,
+    record: id,
+    data: z.record(z.string(), z.union([literal, z.array(z.unknown()), z.record(z.string(), z.unknown())])).optional(),
+  }),
 } as const;
 export type StepKind = keyof typeof STEP_SCHEMAS;
 export const STEP_KINDS = Object.keys(STEP_SCHEMAS) as StepKind[];
@@ -141,6 +152,66 @@ export const articleFrontMatterSchema = z.strictObject({
   link: z.string().optional(),
   askFeedback: z.boolean().optional(),
 });
+
+// ------------------------------------------------------------------------------ handoff (bot.yaml `handoff:`)
+
+const clock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d-(([01]\d|2[0-3]):[0-5]\d|24:00)$/, 'write opening hours as "HH:MM-HH:MM", e.g. "08:00-20:00"');
+const DAY_KEY = /^(mon|tue|wed|thu|fri|sat|sun)(-(mon|tue|wed|thu|fri|sat|sun))?$/;
+/** Opening hours in an IANA time zone: `weekly` maps days (`mon`, `mon-fri`, `sat-sun`) to one or more "HH:MM-HH:MM" ranges. */
+export const hoursSchema = z.strictObject({
+  timezone: z.string().min(1).refine((tz) => {
+    try {
+      new Intl.DateTimeFormat('en-US', { timeZone: tz });
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'not an IANA time zone such as "America/New_York" or "Europe/Paris"'),
+  weekly: z.record(
+    z.string().regex(DAY_KEY, 'use day names mon, tue, wed, thu, fri, sat, sun or a range such as mon-fri'),
+    z.union([clock, z.array(clock), z.literal('closed')]),
+  ),
+  /** Whole days closed ('YYYY-MM-DD', in the time zone). */
+  closed: z.array(z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'write dates as YYYY-MM-DD')).optional(),
+});
+export type HoursConfig = z.infer<typeof hoursSchema>;
+
+const triggerRouting = { queue: z.string().min(1).optional(), priority: z.number().int().min(0).max(10).optional() };
+const triggerAction = z.enum(['offer', 'handoff']);
+
+export const handoffConfigSchema = z.strictObject({
+  /** The queue a handoff goes to when neither the step nor the trigger names one. */
+  queue: z.string().min(1).default('general'),
+  /** The flow the bot starts when an agent hands the conversation back (e.g. a satisfaction question). */
+  afterFlow: id.optional(),
+  /** `auto`: waiting conversations are assigned to the least-loaded online agent with the skill; `manual`: agents pick them. */
+  assignment: z.enum(['auto', 'manual']).default('auto'),
+  /** Opening hours of every queue (a queue's own `hours` wins). Absent: always open. */
+  hours: hoursSchema.optional(),
+  /** Queues (skills) with their priority (higher is served first) and opening hours. */
+  queues: z.record(id, z.strictObject({ title: z.string().optional(), priority: z.number().int().min(0).max(10).default(0), hours: hoursSchema.optional() })).optional(),
+  /** Canned responses for agents (a YAML file, relative to the bot folder). Default: canned.yaml if present. */
+  canned: z.string().optional(),
+  triggers: z
+    .strictObject({
+      /** Asked for a person (built-in intent). Always on; routing only. */
+      customerRequest: z.strictObject({ ...triggerRouting }).optional(),
+      /** N misunderstandings in a row. `after` defaults to `fallback.offerHandoffAfter`. */
+      fallbacks: z.strictObject({ after: z.number().int().min(1).max(10).optional(), action: triggerAction.default('offer'), ...triggerRouting }).optional(),
+      /** N routed messages in a row whose best intent scored below `below`. Off unless set. */
+      lowConfidence: z.strictObject({ below: z.number().min(0).max(1), after: z.number().int().min(1).max(10).default(3), action: triggerAction.default('offer'), ...triggerRouting }).optional(),
+      /** N messages in a row with a sentiment score at or below `below` (nlp.js Senticon scores, about -1 per strongly negative word). Off unless set. */
+      negativeSentiment: z.strictObject({ below: z.number().max(0).default(-0.75), after: z.number().int().min(1).max(10).default(1), action: triggerAction.default('offer'), ...triggerRouting }).optional(),
+      /** A question's attempts ran out (without `onMaxAttempts`). */
+      maxAttempts: z.strictObject({ action: triggerAction.default('offer'), ...triggerRouting }).optional(),
+      /** A custom action failed (without `onError`). */
+      actionFailure: z.strictObject({ action: triggerAction.default('offer'), ...triggerRouting }).optional(),
+      /** A `handoff` step in a flow. */
+      flowStep: z.strictObject({ ...triggerRouting }).optional(),
+    })
+    .prefault({}),
+});
+export type HandoffConfig = z.infer<typeof handoffConfigSchema>;
 
 /** A number in [0, 1] or "auto"; "auto" (and absence) parse to undefined. */
 const autoOrUnit = z.preprocess((v) => (v === 'auto' ? undefined : v), z.number().min(0).max(1).optional());
@@ -189,11 +260,7 @@ export const botFileSchema = z.strictObject({
       offerHandoffAfter: z.number().int().min(1).max(10).default(2),
     })
     .prefault({}),
-  handoff: z
-    .strictObject({
-      queue: z.string().min(1).default('general'),
-    })
-    .prefault({}),
+  handoff: handoffConfigSchema.prefault({}),
   answers: z
     .strictObject({
       /** Ask "Did that help?" after a knowledge answer and record the reply as feedback. */

@@ -3,7 +3,7 @@
  * to the append-only event log.
  *
  * Compatibility: fields added after version 1 (`lastCustomerAt`, `resolvedAt`, status
- * `resolved`, pending `resume`) are optional additions, so the version stays 1 and no
+ * `resolved`, pending `resume`, `lowConfidence`, `negative`, `handoff.priority/flow/step/agent`) are optional additions, so the version stays 1 and no
  * migration is needed: a snapshot written before them reads as is (no known time of the
  * last customer message = no "welcome back" question on the next message; no `resolvedAt`
  * = not resolved). Keeping the version also keeps rolling deploys working: a server still
@@ -46,6 +46,26 @@ export type Pending =
  */
 export type ConversationStatus = 'active' | 'resolved' | 'handed_off';
 
+export interface AgentRef {
+  id: string;
+  name: string;
+}
+
+export interface HandoffState {
+  reason: string;
+  queue: string;
+  at: string;
+  /** The customer was told once that a person will answer (the bot is silent after that). */
+  acknowledged: boolean;
+  /** Higher is served first (absent in states written before priorities existed: 0). */
+  priority?: number;
+  /** The flow and step the customer was in when the bot handed off (context for the agent). */
+  flow?: string | null;
+  step?: string | null;
+  /** The agent who has the conversation; null or absent while it waits in the queue. */
+  agent?: AgentRef | null;
+}
+
 export interface ConversationState {
   v: typeof STATE_VERSION;
   status: ConversationStatus;
@@ -60,7 +80,12 @@ export interface ConversationState {
   /** Misunderstandings in a row. */
   fallbacks: number;
   pending: Pending | null;
-  handoff: null | { reason: string; queue: string; at: string; acknowledged: boolean };
+  /** While handed off: why, to which queue, since when, and the agent who has it (null while it waits in the queue). */
+  handoff: null | HandoffState;
+  /** Routed messages in a row whose best intent scored below `handoff.triggers.lowConfidence.below`. */
+  lowConfidence?: number;
+  /** Messages in a row at or below `handoff.triggers.negativeSentiment.below`. */
+  negative?: number;
   lastIntent: null | { intent: string; confidence: number };
   turns: number;
   channel: string;

@@ -194,7 +194,7 @@ function checkExamples(ctx: Ctx) {
   for (const f of Object.values(bot.flows)) {
     f.examples.forEach((ex, i) => add(f.intent, ex, f.examplePos?.[i] ?? f.pos, f.id));
     const isCalled = Object.values(bot.flows).some((o) => o.steps.some((s) => s.kind === 'flow' && s.flow === f.id));
-    const reachable = f.examples.length > 0 || f.keywords.length > 0 || f.payloads.length > 0 || isCalled || bot.welcomeFlow === f.id || f.intent.startsWith('builtin.');
+    const reachable = f.examples.length > 0 || f.keywords.length > 0 || f.payloads.length > 0 || isCalled || bot.welcomeFlow === f.id || bot.config.handoff.afterFlow === f.id || f.intent.startsWith('builtin.');
     if (!reachable)
       push(ctx, f.pos, {
         severity: 'warning',
@@ -255,6 +255,17 @@ export function validateBot(bot: Bot, problems: Problem[], opts: { botFile: stri
         case 'set':
           s.assignments.forEach((a) => checkExpr(ctx, a.expr, s.pos, flow.id, s.id));
           break;
+        case 'record':
+          s.data.forEach((a) => checkExpr(ctx, a.expr, s.pos, flow.id, s.id));
+          if (RESERVED_EVENTS.has(s.event))
+            push(ctx, s.pos, {
+              code: 'reserved_event',
+              message: `"${s.event}" is an event Baton records itself; a flow cannot record it`,
+              hint: 'choose another name, e.g. csat or survey_answered',
+              flow: flow.id,
+              step: s.id,
+            });
+          break;
         case 'call':
           s.args.forEach((a) => checkExpr(ctx, a.expr, s.pos, flow.id, s.id));
           break;
@@ -272,6 +283,7 @@ export function validateBot(bot: Bot, problems: Problem[], opts: { botFile: stri
     checkCycles(ctx, flow);
   }
   checkSubflowCycles(ctx);
+  checkHandoffConfig(ctx, opts.botFile);
   checkExamples(ctx);
   // Near-duplicate examples of different intents (exact duplicates are duplicate_example above).
   const engine = engineConfigOf(bot.config.nlu);
@@ -282,6 +294,41 @@ export function validateBot(bot: Bot, problems: Problem[], opts: { botFile: stri
     }),
   );
   for (const a of Object.values(bot.articles)) checkTemplates(ctx, [{ text: a.body }], a.pos, undefined, undefined, ['article']);
+}
+
+/** Event types Baton writes itself; `record:` steps may not use them. */
+const RESERVED_EVENTS = new Set([
+  'customer_message', 'bot_message', 'agent_message', 'agent_note', 'agent_joined', 'transferred', 'conversation_resolved', 'handed_back',
+  'handoff', 'handoff_offered', 'handoff_declined', 'flow_started', 'flow_ended', 'routed', 'fallback', 'nlu', 'slot_filled',
+  'slot_rejected', 'var_set', 'action_requested', 'action_succeeded', 'action_failed', 'conversation_started', 'conversation_reopened',
+]);
+
+/** bot.yaml `handoff:` references: the after-handback flow, queues named by flows and triggers. */
+function checkHandoffConfig(ctx: Ctx, botFile: string) {
+  const { bot } = ctx;
+  const h = bot.config.handoff;
+  const at: SourcePos = { file: botFile, line: 1, col: 1 };
+  if (h.afterFlow && !bot.flows[h.afterFlow]) {
+    const guess = closestName(h.afterFlow, Object.keys(bot.flows));
+    push(ctx, at, { code: 'unknown_flow', message: `handoff.afterFlow names flow "${h.afterFlow}", which does not exist`, hint: guess ? `did you mean "${guess}"?` : `flows: ${Object.keys(bot.flows).join(', ')}` });
+  }
+  if (!h.queues) return;
+  const declared = Object.keys(h.queues);
+  const check = (queue: string | undefined, pos: SourcePos, where: string, flow?: string, step?: string) => {
+    if (queue === undefined || declared.includes(queue)) return;
+    const guess = closestName(queue, declared);
+    push(ctx, pos, {
+      severity: 'warning',
+      code: 'unknown_queue',
+      message: `${where} hands off to queue "${queue}", which handoff.queues does not declare (it gets no priority or opening hours of its own)`,
+      hint: guess ? `did you mean "${guess}"?` : `declared queues: ${declared.join(', ')}`,
+      flow,
+      step,
+    });
+  };
+  check(h.queue, at, 'handoff.queue');
+  for (const [name, t] of Object.entries(h.triggers)) check((t as { queue?: string } | undefined)?.queue, at, `handoff.triggers.${name}`);
+  for (const flow of Object.values(bot.flows)) for (const s of flow.steps) if (s.kind === 'handoff') check(s.queue, s.pos, `step ${s.id}`, flow.id, s.id);
 }
 
 /** Check that every `call:` names a function the actions module exports. */

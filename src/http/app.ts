@@ -25,6 +25,7 @@ import { baseHeaders, cors, requestContext, requireJsonBody, shutdownGuard } fro
 import { conversationRoutes } from './routes/conversations';
 import { customerRoutes } from './routes/customers';
 import { opsRoutes, type ReadyReport } from './routes/ops';
+import { AGENT_ROUTES, agentRoutes, type AgentApiDeps } from './routes/agent';
 
 export { HttpError } from './errors';
 export type { ReadyReport } from './routes/ops';
@@ -51,6 +52,8 @@ export interface AppOptions {
   /** Mounted before the 404 handler (e.g. the widget's `webRouter`). Default: a small demo page at `/`. */
   web?: RequestHandler;
   version?: string;
+  /** The agent API (`/api/v1/agent/…`, docs/handoff.md); absent: not served. */
+  agents?: AgentApiDeps;
 }
 
 /** Every route with its methods; any other method on these paths is a 405 with an Allow header. */
@@ -112,10 +115,11 @@ export function createApp(opts: AppOptions) {
   app.use(opsRoutes({ readiness, metrics: opts.metrics, version: opts.version }));
   app.use(conversationRoutes(deps));
   app.use(customerRoutes(deps));
+  if (opts.agents) app.use(agentRoutes(opts.agents));
   app.get('/api/v1/conversations/:id/stream', (_req, _res, next) =>
     next(new HttpError(426, 'upgrade_required', 'this is a WebSocket endpoint: connect with ws(s)://…/stream?token=<customerToken>&after=<seq>', undefined, { Upgrade: 'websocket' })),
   );
-  for (const [path, methods] of ROUTES) {
+  for (const [path, methods] of [...ROUTES, ...(opts.agents ? AGENT_ROUTES : [])]) {
     const allow = [...methods, ...(methods.includes('GET') ? ['HEAD'] : [])].join(', ');
     app.all(path, (req, _res, next) => next(new HttpError(405, 'method_not_allowed', `${req.method} is not allowed here; use ${methods.join(' or ')}`, undefined, { Allow: allow })));
   }

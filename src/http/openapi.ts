@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import * as s from './schemas';
+import { agentOpenApiPaths } from './routes/agent-schemas';
 
 type Json = Record<string, unknown>;
 
@@ -47,6 +48,7 @@ export function openApiDocument(opts: { version?: string; title?: string } = {})
     components: {
       securitySchemes: {
         customerToken: { type: 'http', scheme: 'bearer', description: 'The customerToken returned when the conversation was started (or by POST /api/v1/customers/token).' },
+        agentToken: { type: 'http', scheme: 'bearer', description: 'An agent token from POST /api/v1/agent/login (12 hours).' },
       },
       schemas: {
         Error: schema(s.errorSchema),
@@ -131,6 +133,7 @@ export function openApiDocument(opts: { version?: string; title?: string } = {})
         },
       },
       '/metrics': { get: { operationId: 'metrics', summary: 'Prometheus metrics (text format)', responses: { '200': { description: 'Metrics' } } } },
+      ...agentOpenApiPaths(schema),
     },
   };
 }

@@ -28,9 +28,14 @@ import { Metrics } from '../metrics';
 import { StreamHub } from '../realtime/hub';
 import { attachStreams, type StreamServer } from '../realtime/ws-server';
 import { pinoLogger, type Logger } from '../util/logger';
-import type { RequestHandler } from 'express';
+import { Router, type RequestHandler } from 'express';
 import { webRouter } from '../web';
+import { agentConsoleRouter } from '../web/agent';
+import { demoPage } from './demo-page';
 import { createApp, probeStore } from './app';
+import { AgentTokens } from '../handoff/auth';
+import { AgentHub } from '../realtime/agent-hub';
+import { attachAgentStreams, type AgentStreamServer } from '../realtime/agent-ws';
 
 export interface ServerHandle {
   /** e.g. http://127.0.0.1:3978 */
@@ -41,6 +46,9 @@ export interface ServerHandle {
   hub: StreamHub;
   metrics: Metrics;
   config: ServerConfig;
+  agentHub: AgentHub;
+  /** Demo agents created at this start (first start of a database without agents), with their passwords. */
+  seeded: { email: string; role: string; password: string; generated: boolean }[];
   /** Graceful shutdown (see the file comment). Resolves with the exit code: 0, or 1 after a timeout. */
   shutdown(reason?: string): Promise<number>;
 }
@@ -53,6 +61,10 @@ export interface StartOptions {
   defaultMetrics?: boolean;
   /** Use this store instead of the configured database (tests, embedding). */
   store?: ConversationStore;
+  /** Clock for agent tokens, opening hours and the turn runner (tests). */
+  clock?: () => Date;
+  /** Where the demo agents' generated passwords are printed (default: stdout). */
+  print?: (text: string) => void;
 }
 
 function storeOption(config: ServerConfig): BatonOptions['store'] {
@@ -102,7 +114,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
 
   let baton: Baton;
   try {
-    baton = await createBaton({ botDir: config.botDir, store: opts.store ?? storeOption(config), logger, cacheDir: config.cacheDir, actions: opts.actions, resumeAfterMs: config.resumeAfterMs });
+    baton = await createBaton({ botDir: config.botDir, store: opts.store ?? storeOption(config), logger, cacheDir: config.cacheDir, actions: opts.actions, resumeAfterMs: config.resumeAfterMs, clock: opts.clock, bcryptCost: config.bcryptCost });
   } catch (e) {
     await new Promise((r) => server.close(r));
     throw e;
@@ -114,6 +126,19 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   }
   if (!config.identitySecret) logger.info('BATON_IDENTITY_SECRET is not set: verified identity is refused (anonymous conversations only)');
   const tokens = new TokenService(secret, baton.bot.id);
+  const agentTokens = new AgentTokens(secret, opts.clock);
+  // First start of a database without agents: a demo admin and agent (passwords from the
+  // environment, or generated and printed once — they are not shown again).
+  const seeded = await baton.handoff.seed({ admin: config.seedAdminPassword, agent: config.seedAgentPassword });
+  if (seeded.length) {
+    const lines = seeded.map((a) => `    ${a.role.padEnd(5)}  ${a.email}  ${a.generated ? `password: ${a.password}` : '(password from the environment)'}`);
+    const text = `\n  Agent console accounts created (first start of this database):\n${lines.join('\n')}\n  Generated passwords are shown only now; set BATON_SEED_ADMIN_PASSWORD / BATON_SEED_AGENT_PASSWORD to choose them.\n`;
+    (opts.print ?? ((t: string) => process.stdout.write(t)))(text);
+    logger.info('agent accounts created', { agents: seeded.map((a) => a.email) });
+  }
+  await baton.handoff.recover();
+  const agentHub = new AgentHub({ handoff: baton.handoff, conversationStore: baton.store, logger, pollIntervalMs: config.pollIntervalMs });
+  await agentHub.start();
   const metrics = new Metrics({ defaultMetrics: opts.defaultMetrics });
   const hub = new StreamHub({ store: baton.store, logger, pollIntervalMs: config.pollIntervalMs });
   const subscriptions = [
@@ -128,6 +153,13 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   } catch (e) {
     logger.warn('the web widget is not available; serving the minimal demo page', { error: e as Error });
   }
+  // The agent console (`/agent` and its assets) is served next to the widget, in the same `web` handler.
+  try {
+    const agentConsole = agentConsoleRouter({ title: baton.bot.name });
+    web = web ? Router().use(web, agentConsole) : Router().use(agentConsole).get('/', (_req, res) => void res.type('html').send(demoPage(baton.bot.name)));
+  } catch (e) {
+    logger.warn('the agent console is not available', { error: e as Error });
+  }
   const app = createApp({
     web,
     service: baton.service,
@@ -138,6 +170,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     logger,
     metrics,
     corsOrigins: config.corsOrigins,
+    agents: { handoff: baton.handoff, tokens: agentTokens },
     isShuttingDown: () => shuttingDown,
     readiness: async () => {
       const database = await probeStore(baton.store);
@@ -154,6 +187,18 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     isShuttingDown: () => shuttingDown,
   });
   hub.start();
+  const agentStreams: AgentStreamServer = attachAgentStreams(server, { hub: agentHub, handoff: baton.handoff, tokens: agentTokens, logger, isShuttingDown: () => shuttingDown });
+  // Waiting conversations that nobody took (opening hours starting, other processes' agents): assign them now and then.
+  let sweeping = false;
+  const sweeper = setInterval(() => {
+    if (sweeping || shuttingDown) return;
+    sweeping = true;
+    void baton.handoff
+      .sweep()
+      .catch((e) => logger.warn('handoff sweep failed', { error: e as Error }))
+      .finally(() => (sweeping = false));
+  }, Math.max(1000, config.pollIntervalMs * 5));
+  sweeper.unref();
   logger.info('baton is serving', {
     bot: baton.bot.id,
     url: `${url}/`,
@@ -175,8 +220,12 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       // Requests in progress (their turns included), then turns from any other source.
       for (let i = 0; inFlight > 0 && i < 100_000; i++) await new Promise((r) => setTimeout(r, 10));
       await baton.service.drain();
+      clearInterval(sweeper);
+      await baton.handoff.idle();
       await hub.idle();
+      await agentHub.idle();
       await streams.close();
+      await agentStreams.close();
       server.closeAllConnections();
       await closed;
       for (const unsubscribe of subscriptions) unsubscribe();
@@ -202,7 +251,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     return stopping;
   };
 
-  return { url, port, server, baton, hub, metrics, config, shutdown };
+  return { url, port, server, baton, hub, agentHub, seeded, metrics, config, shutdown };
 }
 
 /** `baton serve [bot-dir] [--port N] [--db FILE]`: runs until SIGTERM/SIGINT; resolves with the exit code. */

@@ -13,7 +13,7 @@ import type { OutMessage } from '../flow/interpreter';
 
 export const MESSAGE_EVENT_TYPES = ['customer_message', 'bot_message', 'agent_message'];
 
-export interface PublicMessage extends Partial<Omit<OutMessage, 'id'>> {
+export interface PublicMessage extends Partial<Omit<OutMessage, 'id' | 'agent'>> {
   /** The event's sequence number: increasing, not contiguous (other events sit between messages). */
   seq: number;
   id: string;

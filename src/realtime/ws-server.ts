@@ -49,6 +49,8 @@ export function attachStreams(server: Server, opts: StreamServerOptions): Stream
     } catch {
       return refuse(socket, 400, 'Bad Request', { error: { code: 'bad_request', message: 'malformed URL' } });
     }
+    // The agent stream has its own handler (realtime/agent-ws.ts).
+    if (url.pathname.startsWith('/api/v1/agent/')) return;
     const m = STREAM_PATH.exec(url.pathname);
     if (!m) return refuse(socket, 404, 'Not Found', { error: { code: 'not_found', message: 'no WebSocket endpoint here; see docs/api.md' } });
     if (opts.isShuttingDown?.()) return refuse(socket, 503, 'Service Unavailable', { error: { code: 'shutting_down', message: 'this server is shutting down; reconnect' } });

@@ -157,7 +157,7 @@ describe('collecting a slot', () => {
 
     r = c.say('yes please');
     expect(texts(r)).toEqual([HANDOFF]);
-    expect(handoffEffect(r)).toEqual({ type: 'handoff', reason: 'max_attempts', queue: 'support' });
+    expect(handoffEffect(r)).toEqual({ type: 'handoff', reason: 'max_attempts', queue: 'support', priority: 0 });
     expect(r.state.status).toBe('handed_off');
   });
 
@@ -302,9 +302,9 @@ describe('conditions, variables and actions', () => {
     const r = c.actionFails('backend down');
     expect(eventsOf(r, 'action_failed')).toEqual([{ action: 'lookupOrder', requestId: expect.any(String), error: 'backend down', code: 'error' }]);
     expect(texts(r)).toEqual(['Our order system is not answering right now.', HANDOFF]);
-    expect(handoffEffect(r)).toEqual({ type: 'handoff', reason: 'lookup_failed', queue: 'orders' });
+    expect(handoffEffect(r)).toEqual({ type: 'handoff', reason: 'lookup_failed', queue: 'orders', priority: 0 });
     expect(r.state.status).toBe('handed_off');
-    expect(r.state.handoff).toEqual({ reason: 'lookup_failed', queue: 'orders', at: NOW, acknowledged: false });
+    expect(r.state.handoff).toEqual({ reason: 'lookup_failed', queue: 'orders', at: NOW, acknowledged: false, priority: 0, flow: 'order_status', step: 'steps[1].onError[1]', agent: null });
   });
 
   it('continues at the `onError` step id when the action fails', () => {
@@ -453,9 +453,9 @@ describe('handoff', () => {
     c.say('where is my order', [['order_status', 0.9]]);
     const r = c.say('let me talk to a human', [['builtin.human', 0.88]]);
     expect(texts(r)).toEqual([HANDOFF]);
-    expect(handoffEffect(r)).toEqual({ type: 'handoff', reason: 'customer_request', queue: 'support' });
+    expect(handoffEffect(r)).toEqual({ type: 'handoff', reason: 'customer_request', queue: 'support', priority: 0 });
     expect(eventsOf(r, 'flow_ended')).toEqual([{ flow: 'order_status', outcome: 'handed_off' }]);
-    expect(eventsOf(r, 'handoff')).toEqual([{ reason: 'customer_request', queue: 'support' }]);
+    expect(eventsOf(r, 'handoff')).toEqual([{ reason: 'customer_request', queue: 'support', priority: 0, flow: 'order_status', step: 'steps[0]' }]);
     expect(r.state).toMatchObject({ status: 'handed_off', stack: [], pending: null, handoff: { reason: 'customer_request', queue: 'support', acknowledged: false } });
   });
 
@@ -483,7 +483,7 @@ describe('handoff', () => {
     c.say('warranty claim', [['warranty', 0.9]]);
     const r = c.actionOk({ covered: true });
     expect(texts(r)).toEqual(["I'm passing your claim to our claims team."]);
-    expect(handoffEffect(r)).toEqual({ type: 'handoff', reason: 'warranty_claim', queue: 'claims' });
+    expect(handoffEffect(r)).toEqual({ type: 'handoff', reason: 'warranty_claim', queue: 'claims', priority: 0 });
     expect(eventsOf(r, 'flow_ended')).toEqual([{ flow: 'warranty', outcome: 'handed_off' }]);
   });
 });
@@ -653,7 +653,7 @@ describe('not understanding', () => {
     expect(eventsOf(r, 'handoff_offered')).toEqual([{ reason: 'repeated_fallback' }]);
     const r2 = c.click('Yes');
     expect(texts(r2)).toEqual([HANDOFF]);
-    expect(handoffEffect(r2)).toEqual({ type: 'handoff', reason: 'repeated_fallback', queue: 'support' });
+    expect(handoffEffect(r2)).toEqual({ type: 'handoff', reason: 'repeated_fallback', queue: 'support', priority: 0 });
   });
 
   it('"no" to the offer is recorded and the count starts again', () => {
@@ -780,7 +780,7 @@ describe('knowledge answers', () => {
     expect(eventsOf(r, 'feedback')).toEqual([{ article: 'shipping-cost', helpful: false }]);
     expect(texts(r)).toEqual(["Sorry that didn't help. Would you like me to connect you with a person?"]);
     r = c.say('yes');
-    expect(handoffEffect(r)).toEqual({ type: 'handoff', reason: 'answer_not_helpful', queue: 'support' });
+    expect(handoffEffect(r)).toEqual({ type: 'handoff', reason: 'answer_not_helpful', queue: 'support', priority: 0 });
   });
 
   it('does not ask for feedback on an article with `askFeedback: false`, and renders its templates', () => {

@@ -247,6 +247,22 @@ describe('OpenAPI', () => {
     expect(doc.openapi).toBe('3.1.0');
     expect(Object.keys(doc.paths).sort()).toEqual(
       [
+        '/api/v1/agent/agents',
+        '/api/v1/agent/canned',
+        '/api/v1/agent/conversations',
+        '/api/v1/agent/conversations/{id}',
+        '/api/v1/agent/conversations/{id}/accept',
+        '/api/v1/agent/conversations/{id}/canned/{cannedId}/render',
+        '/api/v1/agent/conversations/{id}/handback',
+        '/api/v1/agent/conversations/{id}/messages',
+        '/api/v1/agent/conversations/{id}/notes',
+        '/api/v1/agent/conversations/{id}/read',
+        '/api/v1/agent/conversations/{id}/resolve',
+        '/api/v1/agent/conversations/{id}/transfer',
+        '/api/v1/agent/login',
+        '/api/v1/agent/me',
+        '/api/v1/agent/presence',
+        '/api/v1/agent/stream',
         '/api/v1/conversations',
         '/api/v1/conversations/{id}/messages',
         '/api/v1/conversations/{id}/stream',

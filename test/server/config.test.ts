@@ -22,6 +22,9 @@ describe('loadConfig', () => {
       shutdownTimeoutMs: 25000,
       resumeAfterMs: undefined,
       cacheDir: undefined,
+      seedAdminPassword: undefined,
+      seedAgentPassword: undefined,
+      bcryptCost: 10,
     });
   });
 
