@@ -10,6 +10,7 @@ import type { AgentTokens } from '../handoff/auth';
 import type { HandoffService } from '../handoff/service';
 import type { Logger } from '../util/logger';
 import type { AgentHub, AgentServerFrame, AgentStreamClient } from './agent-hub';
+import { wsLifecycle } from './ws-lifecycle';
 import { CLOSE } from './protocol';
 
 export const AGENT_STREAM_PATH = /^\/api\/v1\/agent\/stream\/?$/;
@@ -71,29 +72,5 @@ export function attachAgentStreams(server: Server, opts: { hub: AgentHub; handof
     opts.hub.join(client);
   };
 
-  server.on('upgrade', onUpgrade);
-  const heartbeat = setInterval(() => {
-    for (const ws of wss.clients) {
-      if (alive.get(ws) === false) {
-        ws.terminate();
-        continue;
-      }
-      alive.set(ws, false);
-      ws.ping();
-    }
-  }, opts.heartbeatMs ?? 30_000);
-  heartbeat.unref();
-
-  return {
-    async close() {
-      clearInterval(heartbeat);
-      server.off('upgrade', onUpgrade);
-      opts.hub.closeAll(CLOSE.goingAway, 'server is shutting down; reconnect');
-      for (const ws of wss.clients) ws.close(CLOSE.goingAway, 'server is shutting down; reconnect');
-      const deadline = Date.now() + 1000;
-      while (wss.clients.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      for (const ws of wss.clients) ws.terminate();
-      await new Promise<void>((r) => wss.close(() => r()));
-    },
-  };
+  return wsLifecycle({ server, wss, alive, onUpgrade, hub: opts.hub, heartbeatMs: opts.heartbeatMs });
 }

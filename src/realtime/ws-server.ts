@@ -13,6 +13,7 @@ import type { Access } from '../identity/access';
 import type { Logger } from '../util/logger';
 import { withFields } from '../util/logger';
 import type { StreamHub, StreamClient } from './hub';
+import { wsLifecycle } from './ws-lifecycle';
 import { CLOSE, STREAM_PATH, clientFrame, type ServerFrame } from './protocol';
 
 export interface StreamServerOptions {
@@ -123,30 +124,5 @@ export function attachStreams(server: Server, opts: StreamServerOptions): Stream
     opts.hub.join(client);
   };
 
-  server.on('upgrade', onUpgrade);
-  const heartbeat = setInterval(() => {
-    for (const ws of wss.clients) {
-      if (alive.get(ws) === false) {
-        ws.terminate();
-        continue;
-      }
-      alive.set(ws, false);
-      ws.ping();
-    }
-  }, opts.heartbeatMs ?? 30_000);
-  heartbeat.unref();
-
-  return {
-    async close() {
-      clearInterval(heartbeat);
-      server.off('upgrade', onUpgrade);
-      opts.hub.closeAll(CLOSE.goingAway, 'server is shutting down; reconnect');
-      for (const ws of wss.clients) ws.close(CLOSE.goingAway, 'server is shutting down; reconnect');
-      // Give clients a moment to answer the close, then cut whoever did not.
-      const deadline = Date.now() + 1000;
-      while (wss.clients.size && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-      for (const ws of wss.clients) ws.terminate();
-      await new Promise<void>((r) => wss.close(() => r()));
-    },
-  };
+  return wsLifecycle({ server, wss, alive, onUpgrade, hub: opts.hub, heartbeatMs: opts.heartbeatMs });
 }
