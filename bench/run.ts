@@ -7,6 +7,9 @@
  * 2. Startup time with a cached model, in a fresh Node process (compiled code).
  * 3. In-process turn latency over 10,000 turns with SQLite persistence, next to the
  *    same workload on the in-memory store as a baseline measured in the same run.
+ *
+ * Through the HTTP server (throughput, latency under offered load, memory): `npm run bench:http`
+ * (bench/http.ts; method and figures in docs/performance.md).
  */
 import * as fs from 'fs';
 import * as os from 'os';

@@ -93,6 +93,15 @@ export interface ServiceOptions {
   availability?: (queue: string) => Promise<QueueAvailability | undefined>;
 }
 
+/** Another process wrote first: retry on the fresh state, up to this many times. */
+export const DEFAULT_STALE_RETRIES = 10;
+
+/** A short random pause before retrying, so two processes racing on one conversation fall out of step. */
+function staleBackoff(attempt: number): Promise<void> {
+  const ms = attempt === 0 ? 0 : Math.random() * Math.min(50, 2 ** attempt);
+  return ms ? new Promise((r) => setTimeout(r, ms)) : Promise.resolve();
+}
+
 export const MAX_TEXT_LENGTH = 4000;
 
 /** Told when a turn starts running (its turn in the per-conversation queue came) and when it ends. */
@@ -207,7 +216,7 @@ export class ConversationService {
     const key = msg.clientMessageId ? `msg:${msg.clientMessageId}` : undefined;
     if (key && (await this.store.getIdempotent(conversationId, key)) !== undefined) return this.replay(conversationId, msg.clientMessageId!);
     const nlu = await this.understand(msg.text ?? '');
-    const maxRetries = this.opts.maxStaleRetries ?? 5;
+    const maxRetries = this.opts.maxStaleRetries ?? DEFAULT_STALE_RETRIES;
     for (let attempt = 0; ; attempt++) {
       try {
         return await this.attempt(conversationId, msg, nlu, key);
@@ -216,6 +225,7 @@ export class ConversationService {
         if (e instanceof DuplicateIdempotencyKeyError && msg.clientMessageId) return this.replay(conversationId, msg.clientMessageId);
         if (e instanceof StaleVersionError && attempt < maxRetries) {
           this.log.warn('stale conversation version; retrying the turn', { conversationId, attempt });
+          await staleBackoff(attempt);
           continue;
         }
         throw e;
@@ -301,7 +311,7 @@ export class ConversationService {
   async agentAction(conversationId: string, input: AgentInput): Promise<AgentActionOutcome> {
     const p = this.queue.run(conversationId, async () => {
       const key = input.clientMessageId ? `agent:${input.agent.id}:${input.clientMessageId}` : undefined;
-      const maxRetries = this.opts.maxStaleRetries ?? 5;
+      const maxRetries = this.opts.maxStaleRetries ?? DEFAULT_STALE_RETRIES;
       for (let attempt = 0; ; attempt++) {
         if (key && (await this.store.getIdempotent(conversationId, key)) !== undefined) return this.agentReplay(conversationId, input);
         const rec = await this.store.load(conversationId);
@@ -314,7 +324,10 @@ export class ConversationService {
           return { conversationId, state: out.state, events: out.committed ?? [], replies: out.replies, duplicate: false };
         } catch (e) {
           if (e instanceof DuplicateIdempotencyKeyError && key) return this.agentReplay(conversationId, input);
-          if (e instanceof StaleVersionError && attempt < maxRetries) continue;
+          if (e instanceof StaleVersionError && attempt < maxRetries) {
+            await staleBackoff(attempt);
+            continue;
+          }
           throw e;
         }
       }
@@ -404,7 +417,7 @@ export class ConversationService {
         } catch (e) {
           // Someone else wrote after this turn's earlier commit (the message is already stored and
           // the action already ran): apply the action result to their state instead of redoing the turn.
-          if (!(e instanceof StaleVersionError) || !resultInput || staleRetries >= (this.opts.maxStaleRetries ?? 5)) throw e;
+          if (!(e instanceof StaleVersionError) || !resultInput || staleRetries >= (this.opts.maxStaleRetries ?? DEFAULT_STALE_RETRIES)) throw e;
           staleRetries++;
           this.log.warn('stale conversation version; applying the action result again', { conversationId, attempt: staleRetries });
           const rec = await this.store.load(conversationId);

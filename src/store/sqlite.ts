@@ -8,17 +8,20 @@
  *   transaction, so writers queue on SQLite's write lock (waiting up to busy_timeout) instead of
  *   failing with SQLITE_BUSY on a read-to-write lock upgrade; the optimistic version check inside
  *   the transaction (`UPDATE … WHERE id = ? AND version = ?`, then `changes`) decides who wins.
- * - Group commit: commits are queued and written together at the end of the current event-loop
- *   turn (`setImmediate`), each in its own savepoint inside one `BEGIN IMMEDIATE` transaction, so
- *   one commit's stale version or duplicate key rolls back only that commit. A commit's promise
- *   settles after the shared COMMIT, so "resolved" still means "committed". Why: a commit dirties
- *   ~15 pages (the row, three `updated_at` indexes, the events and idempotency tables and their
- *   keys), each written to the WAL; concurrent conversations share most of those pages (the
- *   right-hand edges of the indexes and tables), so N commits in one transaction write far fewer
- *   than N × 15 pages. Under load this cut the server's CPU per turn by about a third
- *   (docs/performance.md); alone, a commit waits at most until the end of the current turn.
- *   Reads are not held back: a read that runs before a queued commit is flushed does not see it
- *   (the commit has not resolved yet either). `close()` flushes the queue first.
+ * - Group commit. The first commit of an event-loop iteration is written at once, and so is a
+ *   conversation's next commit within the same iteration; commits of other conversations that
+ *   arrive in the same iteration are queued and written together when it ends (`setImmediate`),
+ *   each in its own savepoint inside one `BEGIN IMMEDIATE` transaction, so one commit's stale
+ *   version or duplicate key rolls back only that commit. A commit's promise settles after its
+ *   COMMIT, so "resolved" still means "committed". Why: a commit dirties ~15 pages (the row, three
+ *   `updated_at` indexes, the events and idempotency tables and their keys), each written to the
+ *   WAL; concurrent conversations share most of those pages (the right-hand edges of the indexes
+ *   and tables), so N commits in one transaction write far fewer than N × 15 pages. At saturation
+ *   this cut the HTTP server's CPU per turn by about 30% (docs/performance.md). A commit waits only
+ *   behind other conversations' work in the same iteration: under light load, or with a single
+ *   busy conversation (the case in which two processes race on it: StaleVersionError, the turn is
+ *   retried), nothing waits and that race window does not grow. Reads are not held back: a read that runs before a queued commit is
+ *   flushed does not see it (that commit has not resolved yet either). `close()` flushes the queue.
  * - State, event data and idempotency values are stored as JSON text; see port.ts for the JSON
  *   round-trip rules and timestamp format shared with MemoryStore.
  * - Schema is versioned with `PRAGMA user_version`; migrations run once, in an immediate
@@ -166,6 +169,11 @@ export class SqliteStore implements ConversationStore {
   private readonly groupTx: (batch: QueuedCommit[]) => Array<{ result: { version: number; events: EventRow[] } } | { error: unknown }>;
   /** Commits waiting for the next flush (group commit, see the file comment). */
   private queue: QueuedCommit[] = [];
+  /**
+   * Conversations committed at once in this event-loop iteration (null: none yet). While set, other
+   * conversations' commits are queued until the flush.
+   */
+  private grouping: Set<string> | null = null;
 
   constructor(opts: SqliteStoreOptions) {
     if (!opts || typeof opts.filename !== 'string' || opts.filename === '') {
@@ -179,7 +187,18 @@ export class SqliteStore implements ConversationStore {
     const db = new Database(opts.filename, { timeout: 5000 });
     try {
       db.pragma('busy_timeout = 5000');
-      db.pragma('journal_mode = WAL');
+      // Two processes opening a new database file at the same instant can briefly see it locked
+      // while the other switches it to WAL; wait a little and retry instead of failing to start.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          db.pragma('journal_mode = WAL');
+          break;
+        } catch (e) {
+          const code = (e as { code?: string }).code ?? '';
+          if (!code.startsWith('SQLITE_BUSY') || attempt >= 50) throw e;
+          Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20 + Math.floor(Math.random() * 30));
+        }
+      }
       db.pragma('synchronous = NORMAL');
       db.pragma('foreign_keys = ON');
       migrate(db);
@@ -300,15 +319,27 @@ export class SqliteStore implements ConversationStore {
   async commit(input: CommitInput): Promise<CommitResult> {
     this.assertOpen();
     const p = prepareCommit(input);
-    const { version, events } = await new Promise<{ version: number; events: EventRow[] }>((resolve, reject) => {
-      this.queue.push({ prepared: p, resolve, reject });
-      if (this.queue.length === 1) setImmediate(() => this.flush());
-    });
-    return { version, events: events.map((r) => toStoredEvent(p.id, r)) };
+    let written: { version: number; events: EventRow[] };
+    if (!this.grouping || this.grouping.has(p.id)) {
+      // The first commit of an event-loop iteration is written at once, and so is a conversation's
+      // next commit in the same iteration (its turns follow each other; holding it back would only
+      // widen the window in which another process can commit to it first). Other conversations'
+      // commits in the same iteration wait for the flush at its end and are written together.
+      if (!this.grouping) {
+        this.grouping = new Set();
+        setImmediate(() => this.flush());
+      }
+      this.grouping.add(p.id);
+      written = this.commitTx(p);
+    } else {
+      written = await new Promise((resolve, reject) => this.queue.push({ prepared: p, resolve, reject }));
+    }
+    return { version: written.version, events: written.events.map((r) => toStoredEvent(p.id, r)) };
   }
 
-  /** Write the queued commits: one alone directly, several in one transaction (group commit). */
+  /** Write the queued commits (group commit): one alone directly, several in one transaction. */
   private flush(): void {
+    this.grouping = null;
     const batch = this.queue;
     if (batch.length === 0) return;
     this.queue = [];

@@ -1,4 +1,7 @@
-/** SqliteStore group commit: commits issued together share one transaction, each in its own savepoint. */
+/**
+ * SqliteStore group commit: the first commit of an event-loop iteration is written at once; the
+ * ones that follow in the same iteration share one transaction, each in its own savepoint.
+ */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -52,14 +55,51 @@ describe('SqliteStore group commit', () => {
   it('close() writes the commits still queued before closing', async () => {
     const store = fileStore();
     await store.create({ id: 'a', botId: 'bot', state: {}, at: t(0) });
-    const pending = store.commit({ id: 'a', expectedVersion: 1, state: { done: true }, events: [{ type: 'x', at: t(1), data: {} }], at: t(1) });
+    await store.create({ id: 'b', botId: 'bot', state: {}, at: t(0) });
+    // The first commit of an event-loop iteration is written at once, the second one is queued.
+    const first = store.commit({ id: 'a', expectedVersion: 1, state: { done: 'a' }, events: [{ type: 'x', at: t(1), data: {} }], at: t(1) });
+    const queued = store.commit({ id: 'b', expectedVersion: 1, state: { done: 'b' }, events: [{ type: 'x', at: t(1), data: {} }], at: t(1) });
     await store.close();
-    await expect(pending).resolves.toMatchObject({ version: 2 });
+    await expect(first).resolves.toMatchObject({ version: 2 });
+    await expect(queued).resolves.toMatchObject({ version: 2 });
     const reopened = new SqliteStore({ filename: store.filename });
     try {
-      expect((await reopened.load('a'))?.state).toEqual({ done: true });
+      expect((await reopened.load('a'))?.state).toEqual({ done: 'a' });
+      expect((await reopened.load('b'))?.state).toEqual({ done: 'b' });
     } finally {
       await reopened.close();
+    }
+  });
+
+  it("a conversation's next commit in the same iteration is written at once; other conversations' wait for the flush", async () => {
+    const store = fileStore();
+    try {
+      for (const id of ['a', 'b']) await store.create({ id, botId: 'bot', state: {}, at: t(0) });
+      await new Promise((r) => setImmediate(r));
+      const a1 = store.commit({ id: 'a', expectedVersion: 1, state: { n: 1 }, events: [], at: t(1) });
+      const b1 = store.commit({ id: 'b', expectedVersion: 1, state: { n: 1 }, events: [], at: t(1) });
+      const a2 = store.commit({ id: 'a', expectedVersion: 2, state: { n: 2 }, events: [], at: t(2) });
+      const [ra, rb] = await Promise.all([store.load('a'), store.load('b')]);
+      expect(ra?.version).toBe(3);
+      expect(rb?.version).toBe(1); // queued until the end of the iteration
+      await expect(Promise.all([a1, b1, a2])).resolves.toMatchObject([{ version: 2 }, { version: 2 }, { version: 3 }]);
+      expect((await store.load('b'))?.version).toBe(2);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('a commit alone in its event-loop iteration is written before commit() returns its promise', async () => {
+    const store = fileStore();
+    try {
+      await store.create({ id: 'a', botId: 'bot', state: {}, at: t(0) });
+      await new Promise((r) => setImmediate(r));
+      const pending = store.commit({ id: 'a', expectedVersion: 1, state: { n: 1 }, events: [], at: t(1) });
+      // Visible to a read issued right away, without waiting for the end of the iteration.
+      expect((await store.load('a'))?.version).toBe(2);
+      await expect(pending).resolves.toMatchObject({ version: 2 });
+    } finally {
+      await store.close();
     }
   });
 });
