@@ -150,6 +150,17 @@ function isUnique(err: unknown): boolean {
 }
 
 export class SqliteHandoffStore implements HandoffStore {
+  /** Prepared statements, compiled once per SQL text (this store is on the hot path of every commit). */
+  private readonly statements = new Map<string, Database.Statement>();
+  private stmt(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (!st) {
+      st = this.db.prepare(sql);
+      this.statements.set(sql, st);
+    }
+    return st;
+  }
+
   private readonly db: Db;
   private closed = false;
   private readonly tx: <T>(fn: () => T) => T;
@@ -177,11 +188,11 @@ export class SqliteHandoffStore implements HandoffStore {
   }
 
   private nextRev(): number {
-    return this.db.prepare("UPDATE handoff_meta SET value = value + 1 WHERE key = 'rev' RETURNING value").pluck().get() as number;
+    return this.stmt("UPDATE handoff_meta SET value = value + 1 WHERE key = 'rev' RETURNING value").pluck().get() as number;
   }
 
   private entry(id: string): Assignment | null {
-    const r = this.db.prepare('SELECT * FROM handoff_assignments WHERE conversation_id = ?').get(id) as EntryRow | undefined;
+    const r = this.stmt('SELECT * FROM handoff_assignments WHERE conversation_id = ?').get(id) as EntryRow | undefined;
     return r ? toEntry(r) : null;
   }
 
@@ -226,25 +237,25 @@ export class SqliteHandoffStore implements HandoffStore {
 
   async getAgent(id: string) {
     this.open();
-    const r = this.db.prepare('SELECT * FROM handoff_agents WHERE id = ?').get(id) as AgentRow | undefined;
+    const r = this.stmt('SELECT * FROM handoff_agents WHERE id = ?').get(id) as AgentRow | undefined;
     return r ? toAgent(r) : null;
   }
 
   async getAgentByEmail(email: string) {
     this.open();
-    const r = this.db.prepare('SELECT * FROM handoff_agents WHERE email = ?').get(normalizeEmail(email)) as AgentRow | undefined;
+    const r = this.stmt('SELECT * FROM handoff_agents WHERE email = ?').get(normalizeEmail(email)) as AgentRow | undefined;
     return r ? toAgent(r) : null;
   }
 
   async listAgents() {
     this.open();
-    return (this.db.prepare('SELECT * FROM handoff_agents ORDER BY created_at, id').all() as AgentRow[]).map(toAgent);
+    return (this.stmt('SELECT * FROM handoff_agents ORDER BY created_at, id').all() as AgentRow[]).map(toAgent);
   }
 
   async updateAgent(id: string, patch: AgentPatch, at: string) {
     this.open();
     return this.tx(() => {
-      const r = this.db.prepare('SELECT * FROM handoff_agents WHERE id = ?').get(id) as AgentRow | undefined;
+      const r = this.stmt('SELECT * FROM handoff_agents WHERE id = ?').get(id) as AgentRow | undefined;
       if (!r) throw new AgentNotFoundError(id);
       const a = { ...toAgent(r), ...JSON.parse(JSON.stringify(patch)), updatedAt: at } as AgentRecord;
       this.db
@@ -297,7 +308,7 @@ export class SqliteHandoffStore implements HandoffStore {
     }
     const limit = Math.min(filter.limit ?? ASSIGNMENTS_DEFAULT_LIMIT, ASSIGNMENTS_MAX_LIMIT);
     const sql = `SELECT * FROM handoff_assignments ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY rev DESC LIMIT ?`;
-    return (this.db.prepare(sql).all(...args, limit) as EntryRow[]).map(toEntry);
+    return (this.stmt(sql).all(...args, limit) as EntryRow[]).map(toEntry);
   }
 
   async claim(id: string, agentId: string, opts: { capacity: number; at: string; takeFrom?: string }) {
@@ -308,12 +319,12 @@ export class SqliteHandoffStore implements HandoffStore {
       if (e.status === 'resolved') throw new NotOpenError(id);
       if (e.status === 'assigned' && e.agentId === agentId) return { entry: e, changed: false };
       if (e.status === 'assigned' && (opts.takeFrom === undefined || e.agentId !== opts.takeFrom)) throw new AlreadyAssignedError(id, e.agentId);
-      const load = this.db.prepare("SELECT COUNT(*) FROM handoff_assignments WHERE agent_id = ? AND status = 'assigned'").pluck().get(agentId) as number;
+      const load = this.stmt("SELECT COUNT(*) FROM handoff_assignments WHERE agent_id = ? AND status = 'assigned'").pluck().get(agentId) as number;
       if (load >= opts.capacity) throw new OverCapacityError(agentId, opts.capacity);
       e.status = 'assigned';
       e.agentId = agentId;
       e.assignedAt = opts.at;
-      this.db.prepare('UPDATE handoff_agents SET last_assigned_at = ? WHERE id = ?').run(opts.at, agentId);
+      this.stmt('UPDATE handoff_agents SET last_assigned_at = ? WHERE id = ?').run(opts.at, agentId);
       return { entry: this.touch(e, opts.at), changed: true };
     });
   }
@@ -353,12 +364,12 @@ export class SqliteHandoffStore implements HandoffStore {
 
   async changes(afterRev: number, limit = 1000) {
     this.open();
-    return (this.db.prepare('SELECT * FROM handoff_assignments WHERE rev > ? ORDER BY rev LIMIT ?').all(afterRev, limit) as EntryRow[]).map(toEntry);
+    return (this.stmt('SELECT * FROM handoff_assignments WHERE rev > ? ORDER BY rev LIMIT ?').all(afterRev, limit) as EntryRow[]).map(toEntry);
   }
 
   async loads() {
     this.open();
-    const rows = this.db.prepare("SELECT agent_id AS id, COUNT(*) AS n FROM handoff_assignments WHERE status = 'assigned' AND agent_id IS NOT NULL GROUP BY agent_id").all() as { id: string; n: number }[];
+    const rows = this.stmt("SELECT agent_id AS id, COUNT(*) AS n FROM handoff_assignments WHERE status = 'assigned' AND agent_id IS NOT NULL GROUP BY agent_id").all() as { id: string; n: number }[];
     return Object.fromEntries(rows.map((r) => [r.id, r.n]));
   }
 
