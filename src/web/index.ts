@@ -5,23 +5,15 @@
  *
  * widget.js is plain JavaScript shipped as-is (no build step); see docs/widget.md.
  */
-import * as fs from 'fs';
-import * as path from 'path';
+import { readWebAsset } from './assets';
 import { Router } from 'express';
 import { demoHtml, type DemoOptions } from './demo';
 
 export type { DemoOptions } from './demo';
 
-let cached: string | undefined;
-
-/** The widget's source. Read from src/web (also when running from dist/, which tsc does not copy .js into). */
+/** The widget's source (with the shared safe-text code included). */
 export function widgetSource(): string {
-  if (cached !== undefined) return cached;
-  const candidates = [path.join(__dirname, 'widget.js'), path.resolve(__dirname, '..', '..', 'src', 'web', 'widget.js')];
-  for (const file of candidates) {
-    if (fs.existsSync(file)) return (cached = fs.readFileSync(file, 'utf8'));
-  }
-  throw new Error(`baton: the web widget is missing (looked in ${candidates.join(', ')})`);
+  return readWebAsset('widget.js');
 }
 
 export function webAssets(): { widgetJs: string; demoHtml: (opts: DemoOptions) => string } {

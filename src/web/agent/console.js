@@ -8,21 +8,9 @@ const TITLE = (D.body && D.body.dataset.title) || 'Baton';
 const MAX_VIEWS = 60; // conversations kept rendered in memory (switching between them is instant)
 
 // ---------------------------------------------------------------- safe text
-// Message content never reaches innerHTML: entities are decoded into plain text, and a small Markdown
-// subset becomes DOM nodes (the same rules as the customer widget, src/web/widget.js).
-const NAMED = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'", nbsp: '\u00a0', hellip: '…', mdash: '—', ndash: '–', lsquo: '‘', rsquo: '’', ldquo: '“', rdquo: '”', copy: '©', reg: '®', trade: '™', euro: '€', pound: '£', times: '×', middot: '·', bull: '•' };
-const decode = (s) => String(s == null ? '' : s).replace(/&(#[xX][0-9a-fA-F]{1,6}|#\d{1,7}|[a-zA-Z][a-zA-Z0-9]{1,31});/g, (m, e) => {
-  if (e[0] !== '#') return Object.prototype.hasOwnProperty.call(NAMED, e) ? NAMED[e] : m;
-  const cp = /x/i.test(e[1]) ? parseInt(e.slice(2), 16) : parseInt(e.slice(1), 10);
-  return cp > 0 && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff) ? String.fromCodePoint(cp) : '\ufffd';
-});
-const safeUrl = (u, mailto) => {
-  if (typeof u !== 'string' || !u.trim()) return null;
-  try {
-    const x = new URL(decode(u).trim(), location.href);
-    return /^https?:$/.test(x.protocol) || (mailto && x.protocol === 'mailto:') ? x.href : null;
-  } catch (_) { return null; }
-};
+/*@include safe-text.js*/
+/** safeUrl for this page: relative URLs resolve against it. */
+const pageUrl = (u, mailto) => safeUrl(u, location.href, mailto);
 
 /** Builds an element; string children become text nodes; `on…` attributes become listeners. */
 const h = (tag, attrs, ...kids) => {
@@ -41,58 +29,6 @@ const h = (tag, attrs, ...kids) => {
 const fill = (el, ...kids) => { el.replaceChildren(...kids.flat(Infinity).filter((c) => c != null && c !== false)); return el; };
 const link = (href, kids) => h('a', { href, target: '_blank', rel: 'noopener noreferrer' }, kids);
 
-const INLINE = /\[([^\]\n]+)\]\(\s*<?([^\s()<>]+)>?\s*\)|\*\*(\S(?:[^\n]*?\S)?)\*\*|`([^`\n]+)`|\*([^\s*](?:[^*\n]*?[^\s*])?)\*|(https?:\/\/[^\s<>"]*[^\s<>".,;:!?'")\]}*_])/g;
-function inline(text, parent, depth, inLink) {
-  const re = new RegExp(INLINE.source, 'g');
-  const sub = (el, s, a) => (depth < 3 ? inline(s, el, depth + 1, inLink || a) : el.append(s), el);
-  let last = 0, m;
-  while ((m = re.exec(text))) {
-    parent.append(text.slice(last, m.index));
-    last = re.lastIndex;
-    if (m[1] !== undefined) {
-      const href = safeUrl(m[2], true);
-      if (href && !inLink) parent.append(sub(link(href), m[1], true));
-      else sub(parent, m[1]);
-    } else if (m[3] !== undefined) parent.append(sub(h('strong'), m[3]));
-    else if (m[4] !== undefined) parent.append(h('code', null, m[4]));
-    else if (m[5] !== undefined) parent.append(sub(h('em'), m[5]));
-    else parent.append(!inLink && safeUrl(m[6]) ? link(safeUrl(m[6]), m[6]) : m[6]);
-  }
-  parent.append(text.slice(last));
-}
-/** Paragraphs, line breaks, bullet and numbered lists (headings shown bold) around inline(). */
-function markdown(src, parent) {
-  let para = null, list = null, item = null, blank = false;
-  for (const raw of decode(src).replace(/\r\n?/g, '\n').split('\n')) {
-    const line = raw.replace(/\s+$/, '');
-    if (!line.trim()) { para = item = null; blank = true; continue; }
-    const li = /^ {0,3}([-*+•]|\d{1,9}[.)])\s+(.*)$/.exec(line);
-    const hd = /^#{1,6}\s+(.*)$/.exec(line);
-    if (li) {
-      const ordered = /\d/.test(li[1]);
-      if (!list || list.ordered !== ordered) {
-        parent.append((list = h(ordered ? 'ol' : 'ul')));
-        list.ordered = ordered;
-        if (ordered && parseInt(li[1], 10) !== 1) list.start = parseInt(li[1], 10);
-      }
-      list.append((item = h('li')));
-      inline(li[2], item, 0);
-      para = null;
-    } else if (item && !blank && /^\s/.test(raw)) {
-      item.append(h('br'));
-      inline(line.trim(), item, 0);
-    } else {
-      list = item = null;
-      if (hd) { para = null; const b = h('strong'); inline(hd[1], b, 1); parent.append(h('p', null, b)); }
-      else {
-        if (para) para.append(h('br'));
-        else parent.append((para = h('p')));
-        inline(line, para, 0);
-      }
-    }
-    blank = false;
-  }
-}
 /** One line of plain text for previews: entities decoded, Markdown marks dropped. */
 const plain = (s) => decode(s).replace(/\[([^\]\n]+)\]\([^)\s]+\)/g, '$1').replace(/\*\*(\S(?:[^\n]*?\S)?)\*\*/g, '$1')
   .replace(/\*([^\s*](?:[^*\n]*?[^\s*])?)\*/g, '$1').replace(/`([^`\n]+)`/g, '$1').replace(/^\s*([-*+•]|\d{1,9}[.)])\s+/gm, '').replace(/\s+/g, ' ').trim();
@@ -1034,14 +970,14 @@ function renderMessage(m, prev) {
   const b = h('div', { class: 'bubble' }, h('span', { class: 'sr' }, (from === 'note' ? 'Internal note by ' + (agentName || 'an agent') : name) + ': '));
   if (typeof m.text === 'string' && m.text) {
     if (from === 'customer') b.append(m.text);
-    else markdown(m.text, b);
+    else markdown(m.text, b, location.href);
   }
-  const img = m.image && safeUrl(m.image.url);
+  const img = m.image && pageUrl(m.image.url);
   if (img) b.append(h('img', { src: img, alt: decode(m.image.alt || ''), loading: 'lazy' }));
   if (Array.isArray(m.cards) && m.cards.length) b.append(h('div', { class: 'extra' }, 'Cards: ' + m.cards.filter((c) => c && c.title).map((c) => decode(c.title)).join(' · ')));
-  if (Array.isArray(m.links) && m.links.length) b.append(h('div', { class: 'extra' }, m.links.filter((l) => l && safeUrl(l.url, true)).map((l) => [link(safeUrl(l.url, true), decode(l.title || l.url)), ' '])));
+  if (Array.isArray(m.links) && m.links.length) b.append(h('div', { class: 'extra' }, m.links.filter((l) => l && pageUrl(l.url, true)).map((l) => [link(pageUrl(l.url, true), decode(l.title || l.url)), ' '])));
   if (m.citation && typeof m.citation === 'object' && m.citation.title) {
-    const u = safeUrl(m.citation.url);
+    const u = pageUrl(m.citation.url);
     b.append(h('div', { class: 'extra' }, 'Source: ', u ? link(u, decode(m.citation.title)) : decode(m.citation.title)));
   }
   li.append(b);

@@ -9,6 +9,7 @@
  * It talks only to the agent API under /api/v1/agent (REST + the agent WebSocket stream), on the
  * same origin. See docs/agent-console.md.
  */
+import { readWebAsset } from '../assets';
 import * as fs from 'fs';
 import * as path from 'path';
 import { Router } from 'express';
@@ -20,21 +21,9 @@ export interface AgentConsoleOptions {
 
 const FILES = ['console.html', 'console.js', 'console.css'] as const;
 type AssetName = (typeof FILES)[number];
-const cache = new Map<AssetName, string>();
-
-/** An asset's source, read from src/web/agent (also when running from dist/, which tsc does not copy these into). */
+/** An asset's source (scripts get the shared safe-text code included). */
 export function agentConsoleAsset(name: AssetName): string {
-  const hit = cache.get(name);
-  if (hit !== undefined) return hit;
-  const candidates = [path.join(__dirname, name), path.resolve(__dirname, '..', '..', '..', 'src', 'web', 'agent', name)];
-  for (const file of candidates) {
-    if (fs.existsSync(file)) {
-      const text = fs.readFileSync(file, 'utf8');
-      cache.set(name, text);
-      return text;
-    }
-  }
-  throw new Error(`baton: the agent console asset ${name} is missing (looked in ${candidates.join(', ')})`);
+  return readWebAsset(`agent/${name}`);
 }
 
 const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
