@@ -11,7 +11,7 @@
  * with StateVersionError. Bump the version only for a change an older reader would get
  * wrong (a renamed or re-meant field), with a migration in `readState`.
  */
-import type { JsonValue } from '../util/json';
+import type { JsonObject, JsonValue } from '../util/json';
 
 export const STATE_VERSION = 1;
 
@@ -89,10 +89,29 @@ export interface ConversationState {
   lastIntent: null | { intent: string; confidence: number };
   turns: number;
   channel: string;
+  /**
+   * Where the customer last wrote from, so later messages (an agent's reply hours later) reach them
+   * there. Set by each customer message that comes through a channel; absent for conversations that
+   * never used one.
+   */
+  route?: ChannelRoute;
 }
 
-export function initialState(opts: { channel?: string; profile?: Record<string, JsonValue> } = {}): ConversationState {
+/** Where to reach a customer on a messaging channel. */
+export interface ChannelRoute {
+  /** The channel's name: "twilio", "whatsapp", "messenger", "botframework", or "web"/"api" for Baton's own API. */
+  channel: string;
+  /** The customer's address on the channel: E.164 phone number, page-scoped id, Bot Framework `channelId:userId`. */
+  address: string;
+  /** Whatever else the channel needs to reach the customer later (the Bot Framework conversation reference). */
+  ref?: JsonObject;
+  /** ISO time of the customer's last message on this channel (service windows count from it). */
+  lastInboundAt: string;
+}
+
+export function initialState(opts: { channel?: string; profile?: Record<string, JsonValue>; route?: ChannelRoute } = {}): ConversationState {
   return {
+    ...(opts.route ? { route: opts.route } : {}),
     v: STATE_VERSION,
     status: 'active',
     stack: [],

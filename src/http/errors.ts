@@ -50,9 +50,9 @@ export function toHttpError(e: unknown): HttpError | null {
   if (e instanceof ConversationNotFound) return new HttpError(404, e.code, e.message);
   if (e instanceof InvalidMessageError) return new HttpError(400, e.code, e.message);
   if (e instanceof StoreClosedError) return new HttpError(503, 'shutting_down', 'this server is shutting down; retry the request', undefined, { 'Retry-After': '1' });
-  const x = e as { type?: string; status?: number; statusCode?: number; expose?: boolean } | null;
+  const x = e as { type?: string; status?: number; statusCode?: number; expose?: boolean; limit?: number } | null;
   if (x?.type === 'entity.parse.failed') return new HttpError(400, 'invalid_json', 'the request body is not valid JSON');
-  if (x?.type === 'entity.too.large') return new HttpError(413, 'body_too_large', 'the request body is larger than 64 KB');
+  if (x?.type === 'entity.too.large') return new HttpError(413, 'body_too_large', `the request body is larger than ${typeof x.limit === 'number' ? `${Math.round(x.limit / 1024)} KB` : 'allowed'}`);
   if (x?.type === 'encoding.unsupported' || x?.type === 'charset.unsupported') return new HttpError(415, 'unsupported_media_type', 'send the body as UTF-8 JSON');
   if (x?.type === 'request.aborted') return new HttpError(400, 'request_aborted', 'the request was aborted by the client');
   const status = x?.status ?? x?.statusCode;
