@@ -39,6 +39,12 @@ import { MemoryHandoffStore } from './handoff/store/memory';
 import { SqliteHandoffStore } from './handoff/store/sqlite';
 import { loadCanned } from './handoff/canned';
 import { sentimentAnalyzer } from './nlu/sentiment';
+import type { ChannelAdapter } from './channels/port';
+import { ChannelGateway, type RetryPolicy } from './channels/gateway';
+import { createChannelAdapters, envPrefix } from './channels';
+import type { ChannelStore } from './channels/store/port';
+import { MemoryChannelStore } from './channels/store/memory';
+import { SqliteChannelStore } from './channels/store/sqlite';
 
 export interface BatonOptions {
   /** Folder of the bot (holds bot.yaml). */
@@ -66,6 +72,12 @@ export interface BatonOptions {
   handoffStore?: HandoffStore;
   /** bcrypt cost for agent passwords (≥ 10; default 10). */
   bcryptCost?: number;
+  /**
+   * Messaging channels (SMS, WhatsApp, Messenger, Bot Framework). `env`: the channels whose
+   * variables are set are on (docs/channels.md); `adapters`: exactly these (tests, embedding).
+   * Absent: no channels.
+   */
+  channels?: { env?: Record<string, string | undefined>; publicUrl?: string; adapters?: ChannelAdapter[]; retry?: Partial<RetryPolicy>; store?: ChannelStore };
 }
 
 export interface Baton {
@@ -80,6 +92,8 @@ export interface Baton {
   model: { hash: string; fromCache: boolean; trainMs: number; file: string };
   /** Human handoff: queue, routing, agents (see docs/handoff.md). */
   handoff: HandoffService;
+  /** Messaging channels (null when none is on). */
+  channels: ChannelGateway | null;
   close(): Promise<void>;
 }
 
@@ -162,7 +176,9 @@ export async function createBaton(opts: BatonOptions): Promise<Baton> {
       handoffStore = new MemoryHandoffStore();
     }
   }
+  let closeChannels = async (): Promise<void> => {};
   let handoff: HandoffService | undefined;
+  let gateway: ChannelGateway | null = null;
   const service = new ConversationService({
     bot,
     store,
@@ -185,7 +201,39 @@ export async function createBaton(opts: BatonOptions): Promise<Baton> {
     logger,
     canned: loadCanned(bot.dir, bot.config.handoff.canned),
     bcryptCost: opts.bcryptCost,
+    channelInfo: async (id, state) => {
+      const g = gateway;
+      const ch = g?.channelOf(state);
+      if (!g || !ch) return null;
+      const w = g.window(state, 'agent');
+      const undelivered = (await g.undelivered(id)).map((d) => ({ seq: d.seq, status: d.status, ...(d.error ? { error: d.error } : {}) }));
+      return { ...ch, ...(w ? { window: { state: w.state, note: w.note, ...(w.until ? { until: w.until } : {}) } } : {}), undelivered };
+    },
   });
+  if (opts.channels) {
+    const c = opts.channels;
+    const adapters =
+      c.adapters ?? createChannelAdapters({ env: c.env ?? {}, prefix: envPrefix(bot.id), botId: bot.id, botName: bot.name, publicUrl: c.publicUrl, logger, clock: opts.clock ?? (() => new Date()) });
+    if (adapters.length) {
+      let channelStore = c.store;
+      if (!channelStore) {
+        if (opts.store !== undefined && opts.store !== 'memory' && 'sqlite' in (opts.store as object)) channelStore = new SqliteChannelStore({ filename: (opts.store as { sqlite: string }).sqlite });
+        else {
+          if (opts.store !== undefined && opts.store !== 'memory' && 'mongo' in (opts.store as object))
+            logger.warn('there is no MongoDB channel store yet: channel links, opt-outs and delivery records are kept in memory (lost on restart)');
+          channelStore = new MemoryChannelStore();
+        }
+      }
+      gateway = new ChannelGateway({ botId: bot.id, service, store, channelStore, adapters, logger, clock: opts.clock, retry: c.retry });
+      const g = gateway;
+      const unsubscribe = commits.subscribe(g.onCommit);
+      closeChannels = async () => {
+        unsubscribe();
+        await g.close();
+        await channelStore!.close();
+      };
+    }
+  }
   const hs = handoffStore;
   const h = handoff;
   return {
@@ -197,9 +245,11 @@ export async function createBaton(opts: BatonOptions): Promise<Baton> {
     matcher: trained.matcher,
     model: { hash: trained.hash, fromCache: trained.fromCache, trainMs: trained.trainMs, file: trained.file },
     handoff: h,
+    channels: gateway,
     close: async () => {
       h.stop();
       await h.idle();
+      await closeChannels();
       await store.close();
       await hs.close();
     },

@@ -18,6 +18,10 @@
  * | LOG_LEVEL | info |
  * | BATON_SEED_ADMIN_PASSWORD, BATON_SEED_AGENT_PASSWORD | generated and printed once (first start of a database without agents) |
  * | BATON_BCRYPT_COST | 10 |
+ * | BATON_PUBLIC_URL | none (the URL providers call; Twilio signs it) |
+ *
+ * Messaging channels read their own variables (docs/channels.md), named after the bot
+ * (`ACME_TWILIO_AUTH_TOKEN` for the bot `acme`); they are checked when the server starts.
  */
 import * as path from 'path';
 import { z } from 'zod';
@@ -50,6 +54,10 @@ export interface ServerConfig {
   seedAgentPassword?: string;
   /** bcrypt cost of agent passwords (10–15). */
   bcryptCost: number;
+  /** The externally visible base URL (no trailing slash), e.g. https://support.acme.example. */
+  publicUrl?: string;
+  /** The whole environment, for the messaging channels' own variables. */
+  env: Record<string, string | undefined>;
 }
 
 export interface ConfigProblem {
@@ -121,6 +129,13 @@ const envSchema = z.object({
   BATON_SEED_ADMIN_PASSWORD: optional.pipe(z.string().min(10, 'must be at least 10 characters long').optional()),
   BATON_SEED_AGENT_PASSWORD: optional.pipe(z.string().min(10, 'must be at least 10 characters long').optional()),
   BATON_BCRYPT_COST: int(10, 15, 10),
+  BATON_PUBLIC_URL: optional.pipe(
+    z
+      .string()
+      .regex(/^https?:\/\/[^/\s?#]+(\/[^\s?#]*)?$/, 'must be an http(s) URL such as https://support.example.com (no query or fragment)')
+      .transform((s) => s.replace(/\/+$/, ''))
+      .optional(),
+  ),
   LOG_LEVEL: optional.pipe(z.enum(LOG_LEVELS as [LogLevel, ...LogLevel[]], { error: `must be one of ${LOG_LEVELS.join(', ')}` }).optional().default('info')),
 });
 
@@ -191,6 +206,8 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     seedAdminPassword: d.BATON_SEED_ADMIN_PASSWORD,
     seedAgentPassword: d.BATON_SEED_AGENT_PASSWORD,
     bcryptCost: d.BATON_BCRYPT_COST,
+    publicUrl: d.BATON_PUBLIC_URL,
+    env: { ...env },
   };
 }
 

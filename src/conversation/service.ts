@@ -26,6 +26,8 @@ export interface IncomingMessage {
   text?: string;
   payload?: string;
   clientMessageId?: string;
+  /** The channel the message came through and the customer's address there (later messages go back that way). */
+  channel?: { name: string; address: string; ref?: JsonObject };
 }
 
 export interface TurnOutcome {
@@ -141,10 +143,11 @@ export class ConversationService {
   }
 
   /** Start a conversation; returns its id and the bot's welcome messages. */
-  async create(opts: { id?: string; channel?: string; profile?: Record<string, JsonValue>; customerId?: string } = {}): Promise<{ conversationId: string; replies: OutMessage[] }> {
+  async create(opts: { id?: string; channel?: string; profile?: Record<string, JsonValue>; customerId?: string; route?: { address: string; ref?: JsonObject } } = {}): Promise<{ conversationId: string; replies: OutMessage[] }> {
     const id = opts.id ?? this.newId();
-    const state0 = initialState({ channel: opts.channel, profile: opts.profile });
     const ctx = this.ctx(id);
+    const route = opts.route && opts.channel ? { channel: opts.channel, address: opts.route.address, ...(opts.route.ref ? { ref: opts.route.ref } : {}), lastInboundAt: ctx.now } : undefined;
+    const state0 = initialState({ channel: opts.channel, profile: opts.profile, route });
     const r = await this.decide(state0, { type: 'start' }, ctx);
     const created = await this.store.create({
       id,
@@ -358,6 +361,7 @@ export class ConversationService {
     const state = readState(rec.state);
     const ctx = this.ctx(conversationId);
     const input: Input = { type: 'message', text: msg.text ?? '', payload: msg.payload, nlu };
+    if (msg.channel) input.route = { channel: msg.channel.name, address: msg.channel.address, ...(msg.channel.ref ? { ref: msg.channel.ref } : {}), lastInboundAt: ctx.now };
     const r = await this.decide(state, input, ctx);
     if (msg.clientMessageId) {
       // Keep the client's id with the message, so a retry can find this turn's replies.

@@ -7,7 +7,7 @@
  * events and new state first, then performs the effects.
  */
 import type { Bot, Flow, IntentTarget, MessageTemplate, SlotDef, Step } from './model';
-import type { AgentRef, ConversationState, Frame, Pending } from './state';
+import type { AgentRef, ChannelRoute, ConversationState, Frame, Pending } from './state';
 import type { JsonObject, JsonValue } from '../util/json';
 import { renderTemplate, renderUrl } from './templates';
 import { evaluate } from './expressions';
@@ -51,7 +51,7 @@ export interface AgentInput {
 export type Input =
   | { type: 'start' }
   | AgentInput
-  | { type: 'message'; text: string; payload?: string; nlu: Understanding | null }
+  | { type: 'message'; text: string; payload?: string; nlu: Understanding | null; /** The channel it came through (updates `state.route`). */ route?: ChannelRoute }
   | { type: 'action_result'; requestId: string; ok: true; value: JsonValue }
   | { type: 'action_result'; requestId: string; ok: false; error: string; code?: string };
 
@@ -868,9 +868,15 @@ class Turn {
     this.escalate('action_failed');
   }
 
-  message(text: string, payload: string | undefined, nlu: Understanding | null) {
+  message(text: string, payload: string | undefined, nlu: Understanding | null, route?: ChannelRoute) {
     this.s.turns += 1;
-    this.event('customer_message', payload ? { text, payload } : { text });
+    const data: JsonObject = payload ? { text, payload } : { text };
+    if (route) data.channel = route.channel;
+    this.event('customer_message', data);
+    if (route) {
+      this.s.route = route;
+      this.s.channel = route.channel;
+    }
     const top = nlu?.intents?.[0];
     if (nlu && (top || nlu.entities?.length))
       this.event('nlu', {
@@ -1087,7 +1093,7 @@ export function interpret(bot: Bot, state: ConversationState, input: Input, ctx:
   t.where = { flow: entry?.flowId ?? null, step: t.top()?.stepId ?? null };
   try {
     if (input.type === 'start') t.start();
-    else if (input.type === 'message') t.message(input.text, input.payload, input.nlu);
+    else if (input.type === 'message') t.message(input.text, input.payload, input.nlu, input.route);
     else if (input.type === 'agent') t.agentInput(input);
     else t.actionResult(input);
   } catch (e) {

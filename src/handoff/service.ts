@@ -100,7 +100,19 @@ export interface ConversationDetail {
     sentiment: { score: number; vote: string } | null;
     customer: { id: string | null; name: string | null; email: string | null; verified: boolean; previousConversations: { id: string; createdAt: string; status: string }[] };
     channel: string;
+    /** The messaging channel the customer last wrote from (absent: the web widget or the API). */
+    channelInfo?: ChannelInfo;
   };
+}
+
+/** What an agent should know about the customer's messaging channel. */
+export interface ChannelInfo {
+  name: string;
+  title: string;
+  /** The channel's service window now (absent: the channel has none). */
+  window?: { state: 'open' | 'template' | 'tag' | 'closed'; until?: string; note: string };
+  /** Messages of this conversation that could not be delivered (failed) or wait for the customer (held). */
+  undelivered: { seq: number; status: string; error?: string }[];
 }
 
 export interface HandoffServiceOptions {
@@ -117,6 +129,8 @@ export interface HandoffServiceOptions {
   defaultCapacity?: number;
   /** bcrypt cost (at least 10). */
   bcryptCost?: number;
+  /** The customer's messaging channel, for the context panel (wired to the channel gateway). */
+  channelInfo?: (conversationId: string, state: ConversationState) => Promise<ChannelInfo | null>;
 }
 
 /** Something changed about a conversation's entry (queue frames). `previousAgentId`: who had it before. */
@@ -552,6 +566,12 @@ export class HandoffService {
     const customer = this.customerOf(rec, state);
     const previous = rec.customerId ? (await this.convStore.list({ customerId: rec.customerId, botId: rec.botId, limit: 21 })).filter((r) => r.id !== id).slice(0, 20) : [];
     const h = state.handoff;
+    let channelInfo: ChannelInfo | null = null;
+    try {
+      channelInfo = (await this.opts.channelInfo?.(id, state)) ?? null;
+    } catch (e) {
+      this.log.warn('could not read the channel status', { conversationId: id, error: e as Error });
+    }
     return {
       conversation: await this.item1(agent, id),
       transcript,
@@ -570,6 +590,7 @@ export class HandoffService {
           previousConversations: previous.map((r) => ({ id: r.id, createdAt: r.createdAt, status: safeStatus(r.state) })),
         },
         channel: state.channel,
+        ...(channelInfo ? { channelInfo } : {}),
       },
     };
   }

@@ -9,6 +9,8 @@
  *   GET  /api/v1/conversations/:id/messages         history, paged (?after=SEQ&limit=N)
  *   POST /api/v1/customers/token                    signed identity → customer token
  *   GET  /api/v1/customers/me/conversations         a verified customer's conversations
+ *   POST|DELETE /api/v1/customers/links              link a channel address to a verified customer
+ *   channel webhooks (docs/channels.md): POST /api/messages, /webhooks/{twilio,whatsapp,messenger}/:botId
  *   GET  /api/v1/openapi.json, /healthz, /readyz, /metrics
  */
 import express, { type RequestHandler } from 'express';
@@ -26,6 +28,7 @@ import { conversationRoutes } from './routes/conversations';
 import { customerRoutes } from './routes/customers';
 import { opsRoutes, type ReadyReport } from './routes/ops';
 import { AGENT_ROUTES, agentRoutes, type AgentApiDeps } from './routes/agent';
+import type { ChannelGateway } from '../channels/gateway';
 
 export { HttpError } from './errors';
 export type { ReadyReport } from './routes/ops';
@@ -54,6 +57,8 @@ export interface AppOptions {
   version?: string;
   /** The agent API (`/api/v1/agent/…`, docs/handoff.md); absent: not served. */
   agents?: AgentApiDeps;
+  /** Messaging channels: their webhooks are mounted before the JSON body parser (they verify signatures on the raw bytes). */
+  channels?: ChannelGateway | null;
 }
 
 /** Every route with its methods; any other method on these paths is a 405 with an Allow header. */
@@ -63,6 +68,7 @@ const ROUTES: [string, string[]][] = [
   ['/api/v1/conversations/:id/stream', ['GET']],
   ['/api/v1/customers/token', ['POST']],
   ['/api/v1/customers/me/conversations', ['GET']],
+  ['/api/v1/customers/links', ['POST', 'DELETE']],
   ['/api/v1/openapi.json', ['GET']],
   ['/healthz', ['GET']],
   ['/readyz', ['GET']],
@@ -93,7 +99,7 @@ export function createApp(opts: AppOptions) {
   const tokens = opts.tokens ?? (opts.secret ? new TokenService(opts.secret, service.bot.id) : undefined);
   if (!tokens) throw new TypeError('createApp needs `secret` or `tokens`');
   const isShuttingDown = opts.isShuttingDown ?? (() => false);
-  const deps: ApiDeps = { service, store, tokens, identitySecret: opts.identitySecret, commits: opts.commits, logger };
+  const deps: ApiDeps = { service, store, tokens, identitySecret: opts.identitySecret, commits: opts.commits, logger, channels: opts.channels };
   const readiness =
     opts.readiness ??
     (async (): Promise<ReadyReport> => {
@@ -109,6 +115,7 @@ export function createApp(opts: AppOptions) {
   app.use(baseHeaders);
   app.use(cors(opts.corsOrigins ?? '*'));
   app.use(shutdownGuard(isShuttingDown));
+  if (opts.channels) app.use(opts.channels.router());
   app.use(requireJsonBody);
   app.use(express.json({ limit: '64kb', type: ['application/json', 'application/*+json'] }));
 

@@ -125,3 +125,10 @@ export const customerConversationsResponse = z.object({
     }),
   ),
 });
+
+export const channelLinkBody = z.strictObject({
+  userId: z.string().min(1).max(200).describe('The verified customer (the same user id the widget identity uses).'),
+  channel: z.string().min(1).max(40).describe('The channel: twilio, whatsapp, messenger or botframework.'),
+  address: z.string().min(1).max(200).describe('The customer\'s address there: a phone number in E.164 form (+15551234567) for twilio and whatsapp, a page-scoped id for messenger.'),
+  signature: z.string().optional().describe('hex HMAC-SHA256 of "link\\n<userId>\\n<channel>\\n<address>" with the identity secret.'),
+});

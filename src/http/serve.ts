@@ -21,6 +21,7 @@ import { randomBytes } from 'crypto';
 import { createBaton, type Baton, type BatonOptions } from '../main';
 import type { Actions } from '../conversation/actions';
 import type { ConversationStore } from '../store/port';
+import { ChannelConfigError } from '../channels/port';
 import { ConfigError, describeDatabase, loadConfig, type ServerConfig } from '../config';
 import { TokenService } from '../identity/tokens';
 import { authorizeConversation } from '../identity/access';
@@ -65,6 +66,8 @@ export interface StartOptions {
   clock?: () => Date;
   /** Where the demo agents' generated passwords are printed (default: stdout). */
   print?: (text: string) => void;
+  /** Channel overrides (tests): adapters, delivery retry policy. */
+  channels?: BatonOptions['channels'];
 }
 
 function storeOption(config: ServerConfig): BatonOptions['store'] {
@@ -114,7 +117,17 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
 
   let baton: Baton;
   try {
-    baton = await createBaton({ botDir: config.botDir, store: opts.store ?? storeOption(config), logger, cacheDir: config.cacheDir, actions: opts.actions, resumeAfterMs: config.resumeAfterMs, clock: opts.clock, bcryptCost: config.bcryptCost });
+    baton = await createBaton({
+      botDir: config.botDir,
+      store: opts.store ?? storeOption(config),
+      logger,
+      cacheDir: config.cacheDir,
+      actions: opts.actions,
+      resumeAfterMs: config.resumeAfterMs,
+      clock: opts.clock,
+      bcryptCost: config.bcryptCost,
+      channels: { env: config.env, publicUrl: config.publicUrl, ...opts.channels },
+    });
   } catch (e) {
     await new Promise((r) => server.close(r));
     throw e;
@@ -147,6 +160,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     baton.service.observe(metrics.turnListener),
     baton.service.observe({ turnStarted: (id) => hub.typing(id, true), turnEnded: (id) => hub.typing(id, false) }),
   ];
+  baton.channels?.onDeliveryOutcome((channel, status) => metrics.channelDeliveries.inc({ channel, status }));
   let web: RequestHandler | undefined;
   try {
     web = webRouter({ botName: baton.bot.name, botId: baton.bot.id });
@@ -171,6 +185,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     metrics,
     corsOrigins: config.corsOrigins,
     agents: { handoff: baton.handoff, tokens: agentTokens },
+    channels: baton.channels,
     isShuttingDown: () => shuttingDown,
     readiness: async () => {
       const database = await probeStore(baton.store);
@@ -206,7 +221,9 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     startupMs: Date.now() - started,
     modelFromCache: baton.model.fromCache,
     identity: config.identitySecret ? 'verified identity enabled' : 'anonymous only',
+    channels: ['web', ...(baton.channels?.channels.map((c) => c.name) ?? [])],
   });
+  if (baton.channels?.channels.length && !config.publicUrl) logger.warn('BATON_PUBLIC_URL is not set: Twilio signatures are checked against the Host header, and no delivery status callbacks are requested; set it to the URL providers call');
 
   let stopping: Promise<number> | null = null;
   const shutdown = (reason = 'shutdown requested'): Promise<number> => {
@@ -220,6 +237,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       // Requests in progress (their turns included), then turns from any other source.
       for (let i = 0; inFlight > 0 && i < 100_000; i++) await new Promise((r) => setTimeout(r, 10));
       await baton.service.drain();
+      await baton.channels?.idle();
       clearInterval(sweeper);
       await baton.handoff.idle();
       await hub.idle();
@@ -269,12 +287,19 @@ export async function serve(opts: { botDir?: string; port?: string | number; db?
   try {
     handle = await startServer(config, { logger });
   } catch (e) {
+    if (e instanceof ChannelConfigError) {
+      process.stderr.write(`baton serve: ${e.message}\n\nSet every variable of a channel, or none to turn it off; see docs/channels.md.\n`);
+      return 1;
+    }
     const code = (e as { code?: string }).code;
     if (code !== 'EADDRINUSE' && code !== 'EACCES' && code !== 'EADDRNOTAVAIL') throw e;
     process.stderr.write(`baton serve: cannot listen on ${config.host ?? '*'}:${config.port} (${code}): ${code === 'EADDRINUSE' ? 'the port is in use; set PORT or --port' : (e as Error).message}\n`);
     return 1;
   }
-  process.stdout.write(`\n  ${handle.baton.bot.name} is live at ${handle.url}/  (database: ${describeDatabase(config.database)})\n\n`);
+  const channels = handle.baton.channels?.channels.map((c) => c.title) ?? [];
+  process.stdout.write(
+    `\n  ${handle.baton.bot.name} is live at ${handle.url}/  (database: ${describeDatabase(config.database)})\n  Channels: web widget${channels.length ? `, ${channels.join(', ')}` : ' (no messaging channel configured; see docs/channels.md)'}\n\n`,
+  );
   return new Promise<number>((resolve) => {
     const onSignal = (signal: NodeJS.Signals) => {
       process.removeListener('SIGTERM', onSignal);

@@ -52,3 +52,24 @@ export function verifyIdentity(claim: IdentityClaim, secret: string | undefined)
     };
   return { ok: true, customerId: claim.userId };
 }
+
+/**
+ * Linking a channel address (a WhatsApp or SMS phone number, a Messenger page-scoped id) to a
+ * verified customer, so the customer has one history across channels. The business's backend,
+ * which knows the customer's phone number, signs the link:
+ *
+ *   signature = hex(HMAC-SHA256(key = identity secret, message = "link\n" + userId + "\n" + channel + "\n" + address))
+ */
+export function signLink(userId: string, channel: string, address: string, secret: string): string {
+  return createHmac('sha256', secret).update(`link\n${userId}\n${channel}\n${address}`, 'utf8').digest('hex');
+}
+
+export function verifyLink(claim: { userId: string; channel: string; address: string; signature?: string }, secret: string | undefined): IdentityCheck {
+  if (!secret) return verifyIdentity({ userId: claim.userId }, undefined);
+  if (!claim.signature) return { ok: false, status: 401, code: 'identity_signature_required', message: 'signature is missing: sign "link\\n<userId>\\n<channel>\\n<address>" with the identity secret (HMAC-SHA256, hex); see docs/channels.md' };
+  const expected = Buffer.from(signLink(claim.userId, claim.channel, claim.address, secret), 'hex');
+  const given = /^[0-9a-fA-F]{64}$/.test(claim.signature) ? Buffer.from(claim.signature, 'hex') : Buffer.alloc(0);
+  if (given.length !== expected.length || !timingSafeEqual(given, expected))
+    return { ok: false, status: 403, code: 'identity_signature_invalid', message: 'signature does not match: it must be the hex HMAC-SHA256 of "link\\n<userId>\\n<channel>\\n<address>" with the identity secret' };
+  return { ok: true, customerId: claim.userId };
+}

@@ -36,6 +36,7 @@ export class Metrics {
   readonly fallbacks: Counter;
   readonly nluConfidence: Histogram;
   readonly conversationsStarted: Counter;
+  readonly channelDeliveries: Counter<'channel' | 'status'>;
 
   constructor(opts: { defaultMetrics?: boolean } = {}) {
     const registers = [this.registry];
@@ -64,6 +65,7 @@ export class Metrics {
       registers,
     });
     this.conversationsStarted = new Counter({ name: 'baton_conversations_started_total', help: 'Conversations started', registers });
+    this.channelDeliveries = new Counter({ name: 'baton_channel_deliveries_total', help: 'Messages delivered to messaging channels, by channel and outcome (sent, failed, held, suppressed)', labelNames: ['channel', 'status'], registers });
     if (opts.defaultMetrics !== false) collectDefaultMetrics({ register: this.registry, prefix: 'baton_' });
   }
 

@@ -267,6 +267,7 @@ describe('OpenAPI', () => {
         '/api/v1/conversations/{id}/messages',
         '/api/v1/conversations/{id}/stream',
         '/api/v1/customers/token',
+        '/api/v1/customers/links',
         '/api/v1/customers/me/conversations',
         '/api/v1/openapi.json',
         '/healthz',

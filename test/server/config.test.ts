@@ -25,7 +25,16 @@ describe('loadConfig', () => {
       seedAdminPassword: undefined,
       seedAgentPassword: undefined,
       bcryptCost: 10,
+      publicUrl: undefined,
+      env: {},
     });
+  });
+
+  it('reads BATON_PUBLIC_URL without its trailing slash and refuses a URL with a query', () => {
+    expect(loadConfig({ BATON_PUBLIC_URL: 'https://support.acme.example/' }).publicUrl).toBe('https://support.acme.example');
+    expect(loadConfig({ BATON_PUBLIC_URL: 'https://acme.example/support' }).publicUrl).toBe('https://acme.example/support');
+    expect(() => loadConfig({ BATON_PUBLIC_URL: 'support.acme.example' })).toThrow(/BATON_PUBLIC_URL: must be an http\(s\) URL/);
+    expect(() => loadConfig({ BATON_PUBLIC_URL: 'https://acme.example/?a=1' })).toThrow(/BATON_PUBLIC_URL/);
   });
 
   it('reads every variable; command-line flags win', () => {

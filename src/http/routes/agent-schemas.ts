@@ -79,6 +79,15 @@ export const detailSchema = z.object({
       previousConversations: z.array(z.object({ id: z.string(), createdAt: z.string(), status: z.string() })),
     }),
     channel: z.string(),
+    channelInfo: z
+      .object({
+        name: z.string(),
+        title: z.string(),
+        window: z.object({ state: z.enum(['open', 'template', 'tag', 'closed']), until: z.string().optional(), note: z.string() }).optional(),
+        undelivered: z.array(z.object({ seq: z.number(), status: z.string(), error: z.string().optional() })),
+      })
+      .optional()
+      .describe('The messaging channel the customer last wrote from (absent for the web widget): its service window and messages not delivered.'),
   }),
 });
 

@@ -92,7 +92,8 @@ export function conversationRoutes(deps: ApiDeps): Router {
     const cap = captureCommits(deps.commits, record.id);
     let outcome;
     try {
-      outcome = await service.send(record.id, body);
+      // Written from Baton's own API: later messages (an agent's reply) are for the widget, not a messaging channel used before.
+      outcome = await service.send(record.id, { ...body, channel: { name: 'web', address: record.customerId ?? record.id } });
     } finally {
       cap.stop();
     }

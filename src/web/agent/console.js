@@ -636,6 +636,9 @@ class ConvView {
     else if (c.status === 'assigned' && !mine) { b = 'Assigned to ' + decode((c.assignedTo && c.assignedTo.name) || 'another agent') + '.'; info = true; }
     else if (c.status === 'resolved') { b = 'Resolved. If the customer writes again, the bot answers first.'; info = true; }
     else if (c.status === 'bot') { b = 'The bot is handling this conversation.'; info = true; }
+    // A messaging channel with a service window (WhatsApp, Messenger): say how a reply will be sent.
+    const ch = this.ctxData && this.ctxData.channelInfo;
+    if (!b && ch && ch.window && ch.window.state !== 'open') b = ch.title + ': ' + ch.window.note;
     this.banner.textContent = b;
     this.banner.hidden = !b;
     this.banner.classList.toggle('info', info);
@@ -668,6 +671,7 @@ class ConvView {
       else if (!this.msgs.length) this.log.replaceChildren(h('li', { class: 'msg system' }, h('div', { class: 'bubble' }, 'No messages yet.')));
       this.ctxData = r.context || null;
       this.renderContext();
+      this.renderHead();
       if (S.activeId === this.id) { this.toBottom(first); this.maybeRead(); }
     } catch (e) {
       if (gen !== S.generation || e.status === 401) return;
@@ -777,7 +781,12 @@ class ConvView {
       dl([
         ['Identity', cu.verified === undefined ? null : h('span', { class: 'verified ' + (cu.verified ? 'yes' : 'no') }, cu.verified ? 'Verified' : 'Not verified')],
         ['Customer id', cu.id ? h('code', null, String(cu.id)) : null],
-        ['Channel', x.channel ? fmtValue(x.channel) : null],
+        ['Channel', x.channelInfo ? x.channelInfo.title : x.channel ? fmtValue(x.channel) : null],
+        ['Service window', x.channelInfo && x.channelInfo.window ? x.channelInfo.window.note : null],
+        ['Not delivered', x.channelInfo && x.channelInfo.undelivered && x.channelInfo.undelivered.length
+          ? h('span', { class: 'undelivered', title: x.channelInfo.undelivered.map((d) => d.status + (d.error ? ': ' + d.error : '')).join('\n') },
+            x.channelInfo.undelivered.length + (x.channelInfo.undelivered.length === 1 ? ' message' : ' messages') + ' (' + x.channelInfo.undelivered.map((d) => d.status).filter((v, i, a) => a.indexOf(v) === i).join(', ') + ')')
+          : null],
       ]));
     const senti = sentiment(x.sentiment);
     const handoff = sec('Handoff', dl([
