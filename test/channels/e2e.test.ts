@@ -292,6 +292,27 @@ test('WhatsApp: an agent reply more than 24 h later goes out as the template and
   }
 });
 
+test('WhatsApp and Messenger: a webhook retried by Meta makes one turn', async () => {
+  const wa = '15557770012';
+  const body = (id: string) => ({
+    object: 'whatsapp_business_account',
+    entry: [{ id: 'WABA', changes: [{ field: 'messages', value: { messaging_product: 'whatsapp', metadata: { display_phone_number: '15550001234', phone_number_id: WA.phone }, contacts: [{ profile: { name: 'Lee' }, wa_id: wa }], messages: [{ from: wa, id, timestamp: '1773154800', type: 'text', text: { body: 'what are your store hours' } }] } }] }],
+  });
+  for (let i = 0; i < 3; i++) expect((await meta('whatsapp', body('wamid.retried.1'))).status).toBe(200);
+  await settle();
+  const id = (await srv.baton.store.list({ customerId: `whatsapp:+${wa}` }))[0].id;
+  expect((await srv.baton.store.events(id, { types: ['customer_message'] })).length).toBe(1);
+  const psid = '7002';
+  const ev = { object: 'page', entry: [{ id: 'PAGE', time: 1, messaging: [{ sender: { id: psid }, recipient: { id: 'PAGE' }, timestamp: 1, message: { mid: 'm_retried_1', text: 'what are your store hours' } }] }] };
+  await Promise.all([meta('messenger', ev), meta('messenger', ev)]);
+  await meta('messenger', ev);
+  await settle();
+  const mid2 = (await srv.baton.store.list({ customerId: `messenger:${psid}` }))[0].id;
+  expect((await srv.baton.store.events(mid2, { types: ['customer_message'] })).length).toBe(1);
+  const answers = msSends(psid).filter((s) => s.body.message?.text);
+  expect(new Set(answers.map((a) => a.body.message.text)).size).toBe(answers.length);
+});
+
 // ------------------------------------------------------------------ Messenger
 
 test('Messenger: signed message → quick replies; the agent reply after 30 h goes with the HUMAN_AGENT tag', async () => {
