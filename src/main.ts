@@ -155,6 +155,11 @@ export async function createBaton(opts: BatonOptions): Promise<Baton> {
   const { bot, warnings } = loadBotOrThrow(opts.botDir);
   if (opts.resumeAfterMs !== undefined) bot.config.conversation = { ...bot.config.conversation, resumeAfterMs: opts.resumeAfterMs > 0 ? opts.resumeAfterMs : null };
   const actions = opts.actions ?? loadActionsModule(bot.actionsModule);
+  // Channels are checked before anything slow: a half-configured channel stops the start at once.
+  const c0 = opts.channels;
+  const adapters = !c0
+    ? []
+    : (c0.adapters ?? createChannelAdapters({ env: c0.env ?? {}, prefix: envPrefix(bot.id), botId: bot.id, botName: bot.name, publicUrl: c0.publicUrl, logger, clock: opts.clock ?? (() => new Date()) }));
   const trained = await trainBot(bot, { cacheDir: opts.cacheDir, logger, onProgress: opts.onTrainProgress });
   const rawStore: ConversationStore =
     opts.store === undefined || opts.store === 'memory'
@@ -212,8 +217,6 @@ export async function createBaton(opts: BatonOptions): Promise<Baton> {
   });
   if (opts.channels) {
     const c = opts.channels;
-    const adapters =
-      c.adapters ?? createChannelAdapters({ env: c.env ?? {}, prefix: envPrefix(bot.id), botId: bot.id, botName: bot.name, publicUrl: c.publicUrl, logger, clock: opts.clock ?? (() => new Date()) });
     if (adapters.length) {
       let channelStore = c.store;
       if (!channelStore) {

@@ -33,8 +33,9 @@ export function createChannelAdapters(deps: ChannelFactoryDeps, factories = CHAN
       const a = f.create(deps);
       if (a) adapters.push(a);
     } catch (e) {
-      if (e instanceof ChannelConfigError) problems.push(...e.problems);
-      else throw e;
+      if (!(e instanceof ChannelConfigError)) throw e;
+      // Shared variables (META_GRAPH_API_*) are reported once, not once per channel that reads them.
+      for (const p of e.problems) if (!problems.some((q) => q.variable === p.variable && q.message === p.message)) problems.push(p);
     }
   }
   if (problems.length) throw new ChannelConfigError(problems);

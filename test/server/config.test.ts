@@ -3,6 +3,8 @@
  * `baton serve` refusing to start (exit 1) with a readable list.
  */
 import { spawn } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { ConfigError, describeDatabase, loadConfig, parseDuration } from '../../src/config';
 import { ROOT, within } from './helpers/server';
@@ -128,5 +130,25 @@ describe('baton serve with a bad configuration', () => {
     expect(err).toContain('LOG_LEVEL: must be one of debug, info, warn, error, silent (got "verbose")');
     expect(err).toContain('BATON_SECRET: the customer-token secret must be at least 16 characters long');
     expect(err).not.toMatch(/\n\s+at /); // no stack trace
+  });
+
+  it('names every missing variable of a half-configured channel and exits 1', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'baton-channel-config-'));
+    const proc = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(ROOT, 'test', 'server', 'helpers', 'baton-cli.ts'), 'serve', '--port', '0', '--db', path.join(dir, 'b.sqlite')], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'silent', ACME_TWILIO_AUTH_TOKEN: 'a'.repeat(32), BATON_SEED_ADMIN_PASSWORD: 'admin-password-1', BATON_SEED_AGENT_PASSWORD: 'agent-password-1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let err = '';
+    proc.stderr.on('data', (d) => (err += d));
+    const code = await within(new Promise<number | null>((r) => proc.on('exit', (c) => r(c))), 30000);
+    if (code === undefined) proc.kill('SIGKILL');
+    fs.rmSync(dir, { recursive: true, force: true });
+    expect(code).toBe(1);
+    expect(err).toContain('baton serve: channel configuration is not valid');
+    expect(err).toContain('ACME_TWILIO_ACCOUNT_SID');
+    expect(err).toContain('ACME_TWILIO_FROM');
+    expect(err).toContain('docs/channels.md');
+    expect(err).not.toMatch(/\n\s+at /);
   });
 });
