@@ -65,9 +65,9 @@ export interface BatonOptions {
   /** Replace the actions module (tests). */
   actions?: Actions;
   /**
-   * Agents and the handoff queue. Default: next to the conversations (the same SQLite file; memory
-   * for memory). MongoDB has no handoff adapter yet: pass one here, else an in-memory store is used
-   * (with a warning — not shared between processes).
+   * Agents and the handoff queue. Default: next to the conversations (the same SQLite file or
+   * MongoDB database; memory for memory). MongoDB without transactions (not a replica set) falls
+   * back to memory, with a warning — not shared between processes.
    */
   handoffStore?: HandoffStore;
   /** bcrypt cost for agent passwords (≥ 10; default 10). */
@@ -176,10 +176,20 @@ export async function createBaton(opts: BatonOptions): Promise<Baton> {
   if (!handoffStore) {
     if (opts.store === undefined || opts.store === 'memory') handoffStore = new MemoryHandoffStore();
     else if ('sqlite' in (opts.store as object)) handoffStore = new SqliteHandoffStore({ filename: (opts.store as { sqlite: string }).sqlite });
-    else {
-      if ('mongo' in (opts.store as object)) logger.warn('there is no MongoDB handoff store yet: agents and the handoff queue are kept in memory (lost on restart, not shared between processes)');
-      handoffStore = new MemoryHandoffStore();
-    }
+    else if ('mongo' in (opts.store as object)) {
+      // MongoDB: the queue's claim is a multi-document transaction, which needs a replica set.
+      const { MongoHandoffStore, TransactionsRequiredError } = await import('./handoff/store/mongo');
+      const mh = new MongoHandoffStore({ url: (opts.store as { mongo: string }).mongo });
+      try {
+        await mh.open();
+        handoffStore = mh;
+      } catch (e) {
+        if (!(e instanceof TransactionsRequiredError)) throw e;
+        logger.warn(`${e.message}: agents and the handoff queue are kept in memory (lost on restart, not shared between processes); run MongoDB as a replica set (one node is enough)`);
+        await mh.close();
+        handoffStore = new MemoryHandoffStore();
+      }
+    } else handoffStore = new MemoryHandoffStore();
   }
   let closeChannels = async (): Promise<void> => {};
   let handoff: HandoffService | undefined;
@@ -220,12 +230,10 @@ export async function createBaton(opts: BatonOptions): Promise<Baton> {
     if (adapters.length) {
       let channelStore = c.store;
       if (!channelStore) {
-        if (opts.store !== undefined && opts.store !== 'memory' && 'sqlite' in (opts.store as object)) channelStore = new SqliteChannelStore({ filename: (opts.store as { sqlite: string }).sqlite });
-        else {
-          if (opts.store !== undefined && opts.store !== 'memory' && 'mongo' in (opts.store as object))
-            logger.warn('there is no MongoDB channel store yet: channel links, opt-outs and delivery records are kept in memory (lost on restart)');
-          channelStore = new MemoryChannelStore();
-        }
+        const db = opts.store !== undefined && opts.store !== 'memory' ? (opts.store as object) : {};
+        if ('sqlite' in db) channelStore = new SqliteChannelStore({ filename: (db as { sqlite: string }).sqlite });
+        else if ('mongo' in db) channelStore = new (await import('./channels/store/mongo')).MongoChannelStore({ url: (db as { mongo: string }).mongo });
+        else channelStore = new MemoryChannelStore();
       }
       gateway = new ChannelGateway({ botId: bot.id, service, store, channelStore, adapters, logger, clock: opts.clock, retry: c.retry });
       const g = gateway;

@@ -1,12 +1,21 @@
 /**
- * A minimal, in-process MongoDB *wire-protocol* fake (standalone server, no transactions), only
- * for tests: it lets mongoose and the real MongoDB driver talk to something, so MongooseBackend's
- * glue (queries, options, lean documents, duplicate-key errors, index creation) is exercised
- * without a MongoDB server. It is NOT MongoDB: it implements just the commands and query operators
- * MongoStore uses (insert/find/update/delete/create/createIndexes/listIndexes/dropDatabase, with
- * equality, $gt/$gte/$lt/$lte/$ne/$in, sort, limit, inclusion projections, $set/$inc), unique
- * indexes, and OP_QUERY (handshake) / OP_MSG framing. The real-server contract suite is
- * test/store/mongo.test.ts with MONGODB_URL.
+ * A minimal, in-process MongoDB *wire-protocol* fake, only for tests: it lets mongoose and the real
+ * MongoDB driver talk to something, so the adapters' glue (queries, options, lean documents,
+ * duplicate-key errors, index creation) is exercised without a MongoDB server. It is NOT MongoDB:
+ * it implements just the commands and operators the adapters use (insert/find/update (with
+ * upsert)/delete/findAndModify/aggregate ($match, $group with $sum, $sort, $skip, $limit,
+ * $project)/create/createIndexes/listIndexes/dropDatabase, with equality, $gt/$gte/$lt/$lte/$ne/
+ * $in/$nin/$exists, sort, limit, inclusion projections, $set/$inc/$unset/$setOnInsert/$max/$min),
+ * unique indexes, and OP_QUERY (handshake) / OP_MSG framing. The real-server contract suites run
+ * with MONGODB_URL (test/store/mongo.test.ts, test/handoff/stores.test.ts, test/channels/store.test.ts).
+ *
+ * By default it answers like a standalone server (no transactions). `new MongoWireFake({ replicaSet:
+ * 'rs0' })` answers like the primary of a one-node replica set and runs multi-document
+ * transactions, more strictly than MongoDB: one at a time. A transaction's writes are visible only
+ * to itself until it commits (other sessions read the state before it; their writes wait until it
+ * ends, as MongoDB makes a write wait for a conflicting transaction), and starting a second one
+ * while one is open fails with a WriteConflict labelled TransientTransactionError (the driver's
+ * withTransaction then runs it again, as after a real conflict). Abort restores the state before it.
  *
  * Listens on 127.0.0.1 on a free port.
  */
@@ -129,29 +138,135 @@ function project(doc: Doc, projection: Record<string, number> | undefined): Doc 
   return out;
 }
 
-function applyUpdate(doc: Doc, update: Doc): void {
+function applyUpdate(doc: Doc, update: Doc, inserting = false): void {
   for (const [op, fields] of Object.entries(update)) {
     for (const [k, v] of Object.entries(fields as Doc)) {
       if (op === '$set') doc[k] = v;
-      else if (op === '$inc') doc[k] = ((doc[k] as number) ?? 0) + (v as number);
-      else if (op === '$unset') delete doc[k];
+      else if (op === '$setOnInsert') {
+        if (inserting) doc[k] = v;
+      } else if (op === '$inc') doc[k] = ((doc[k] as number) ?? 0) + (v as number);
+      else if (op === '$max') {
+        if (doc[k] === undefined || compare(v, doc[k]) > 0) doc[k] = v;
+      } else if (op === '$min') {
+        if (doc[k] === undefined || compare(v, doc[k]) < 0) doc[k] = v;
+      } else if (op === '$unset') delete doc[k];
       else throw new Error(`wire fake: unsupported update operator ${op}`);
     }
   }
+}
+
+function isOperatorUpdate(update: Doc): boolean {
+  return Object.keys(update).some((k) => k.startsWith('$'));
+}
+
+/** The document an upsert inserts: the filter's equality fields, then the update (or the replacement). */
+function upsertDoc(filter: Doc, update: Doc): Doc {
+  if (!isOperatorUpdate(update)) return { ...('_id' in filter && !isOperatorObject(filter._id) ? { _id: filter._id } : {}), ...update };
+  const doc: Doc = {};
+  for (const [k, v] of Object.entries(filter)) if (!k.startsWith('$') && !isOperatorObject(v)) doc[k] = v;
+  applyUpdate(doc, update, true);
+  return doc;
+}
+
+/** `$field` → the document's field; anything else is a constant. */
+function evalExpression(doc: Doc, expr: unknown): unknown {
+  return typeof expr === 'string' && expr.startsWith('$') ? doc[expr.slice(1)] : expr;
+}
+
+function aggregate(docs: Doc[], pipeline: Doc[]): Doc[] {
+  let out = docs;
+  for (const stage of pipeline) {
+    const [name, arg] = Object.entries(stage)[0];
+    if (name === '$match') out = out.filter((d) => matches(d, arg as Doc));
+    else if (name === '$sort') out = sortDocs(out, arg as Record<string, number>);
+    else if (name === '$skip') out = out.slice(Number(arg));
+    else if (name === '$limit') out = out.slice(0, Number(arg));
+    else if (name === '$project') out = out.map((d) => project(d, arg as Record<string, number>));
+    else if (name === '$group') {
+      const { _id: idExpr, ...accs } = arg as Doc;
+      const groups = new Map<string, Doc>();
+      for (const d of out) {
+        const id = evalExpression(d, idExpr) ?? null;
+        const key = JSON.stringify([typeRank(id), id]);
+        let g = groups.get(key);
+        if (!g) {
+          g = { _id: id };
+          for (const field of Object.keys(accs)) g[field] = 0;
+          groups.set(key, g);
+        }
+        for (const [field, acc] of Object.entries(accs)) {
+          const [op, expr] = Object.entries(acc as Doc)[0];
+          if (op !== '$sum') throw new Error(`wire fake: unsupported accumulator ${op}`);
+          const v = evalExpression(d, expr);
+          g[field] = (g[field] as number) + (typeof v === 'number' ? v : 0);
+        }
+      }
+      out = [...groups.values()];
+    } else throw new Error(`wire fake: unsupported aggregation stage ${name}`);
+  }
+  return out;
+}
+
+type Databases = Map<string, Map<string, Collection>>;
+
+function cloneDatabases(dbs: Databases): Databases {
+  return new Map(
+    [...dbs].map(([name, colls]) => [
+      name,
+      new Map(
+        [...colls].map(([cname, c]) => [
+          cname,
+          { docs: c.docs.map((d) => BSON.deserialize(BSON.serialize(d)) as Doc), indexes: c.indexes.map((i) => ({ ...i, key: { ...i.key } })) },
+        ]),
+      ),
+    ]),
+  );
+}
+
+/** Commands that write (a non-transactional one waits while a transaction is open). */
+const WRITE_COMMANDS = new Set(['insert', 'update', 'delete', 'findandmodify', 'create', 'createindexes', 'dropdatabase', 'drop']);
+
+interface Request {
+  socket: net.Socket;
+  requestId: number;
+  opCode: number;
+  flags: number;
+  body: Doc;
+  db: string;
+  connectionId: number;
 }
 
 export class MongoWireFake {
   private server: net.Server | null = null;
   private readonly sockets = new Set<net.Socket>();
   private connectionId = 0;
-  readonly databases = new Map<string, Map<string, Collection>>();
+  private address = '';
+  readonly databases: Databases = new Map();
   /** Every command received (name and database), for assertions. */
   readonly commands: { name: string; db: string; body: Doc }[] = [];
+  /** Replica set name (replica-set mode, with transactions), or null (standalone). */
+  readonly replicaSet: string | null;
+  /** The open transaction (replica-set mode): its session/txnNumber, and the state before it. */
+  private txn: { key: string; before: Databases; lastActivity: number } | null = null;
+  private lastCommitted: string | null = null;
+  /** Non-transactional writes waiting for the open transaction to end. */
+  private waiting: Request[] = [];
+  /** While answering a read outside the open transaction: the state it reads (the state before it). */
+  private view: Databases | null = null;
+  /** How long an open transaction may sit idle before it is aborted (the client died). */
+  transactionIdleMs = 5000;
+  /** Counters for assertions: transactions committed / aborted / refused with a WriteConflict. */
+  readonly stats = { committed: 0, aborted: 0, conflicts: 0 };
+
+  constructor(opts: { replicaSet?: string } = {}) {
+    this.replicaSet = opts.replicaSet ?? null;
+  }
 
   async start(): Promise<string> {
     this.server = net.createServer((socket) => this.serve(socket));
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     const { port } = this.server.address() as net.AddressInfo;
+    this.address = `127.0.0.1:${port}`;
     return `mongodb://127.0.0.1:${port}`;
   }
 
@@ -161,10 +276,11 @@ export class MongoWireFake {
   }
 
   collection(db: string, name: string, create = true): Collection | undefined {
-    let colls = this.databases.get(db);
+    const dbs = this.view ?? this.databases;
+    let colls = dbs.get(db);
     if (!colls) {
       if (!create) return undefined;
-      this.databases.set(db, (colls = new Map()));
+      dbs.set(db, (colls = new Map()));
     }
     let coll = colls.get(name);
     if (!coll && create) {
@@ -186,13 +302,12 @@ export class MongoWireFake {
         const length = pending.readInt32LE(0);
         const message = pending.subarray(0, length);
         pending = pending.subarray(length);
-        const reply = this.handle(message, id);
-        if (reply) socket.write(reply);
+        this.dispatch(this.parse(message, socket, id));
       }
     });
   }
 
-  private handle(message: Buffer, connectionId: number): Buffer | null {
+  private parse(message: Buffer, socket: net.Socket, connectionId: number): Request {
     const requestId = message.readInt32LE(4);
     const opCode = message.readInt32LE(12);
     if (opCode === OP_QUERY) {
@@ -203,18 +318,7 @@ export class MongoWireFake {
       const size = message.readInt32LE(offset);
       let query = BSON.deserialize(message.subarray(offset, offset + size)) as Doc;
       if (query.$query) query = query.$query as Doc;
-      const reply = this.command(query, ns.split('.')[0], connectionId);
-      const body = BSON.serialize(reply);
-      const header = Buffer.alloc(36);
-      header.writeInt32LE(36 + body.length, 0);
-      header.writeInt32LE(0, 4);
-      header.writeInt32LE(requestId, 8);
-      header.writeInt32LE(OP_REPLY, 12);
-      header.writeInt32LE(0, 16); // responseFlags
-      header.writeBigInt64LE(0n, 20); // cursorID
-      header.writeInt32LE(0, 28); // startingFrom
-      header.writeInt32LE(1, 32); // numberReturned
-      return Buffer.concat([header, body]);
+      return { socket, requestId, opCode, flags: 0, body: query, db: ns.split('.')[0], connectionId };
     }
     if (opCode !== OP_MSG) throw new Error(`wire fake: unsupported opCode ${opCode}`);
     const flags = message.readUInt32LE(16);
@@ -243,17 +347,107 @@ export class MongoWireFake {
         offset = sectionEnd;
       }
     }
-    const reply = this.command(body, String(body.$db ?? 'admin'), connectionId);
-    if (flags & 2) return null; // moreToCome: no reply
+    return { socket, requestId, opCode, flags, body, db: String(body.$db ?? 'admin'), connectionId };
+  }
+
+  /** The transaction a command belongs to (session id + txnNumber), or null for a non-transactional one. */
+  private static txnKey(body: Doc): string | null {
+    if (body.autocommit !== false || !body.lsid) return null;
+    const id = (body.lsid as { id?: { toString(enc: string): string } }).id;
+    return `${id ? id.toString('hex') : '?'}:${String(body.txnNumber)}`;
+  }
+
+  private dispatch(req: Request): void {
+    const name = Object.keys(req.body)[0] ?? '';
+    const lower = name.toLowerCase();
+    if (this.txn && Date.now() - this.txn.lastActivity > this.transactionIdleMs) this.endTransaction(false);
+    const key = MongoWireFake.txnKey(req.body);
+    if (this.txn && key === null && WRITE_COMMANDS.has(lower)) {
+      this.waiting.push(req); // a write outside the transaction waits for it to end
+      return;
+    }
+    this.respond(req, this.execute(req, name, key));
+    if (!this.txn && this.waiting.length) {
+      const waiting = this.waiting.splice(0);
+      for (const w of waiting) this.dispatch(w);
+    }
+  }
+
+  private execute(req: Request, name: string, key: string | null): Doc {
+    const lower = name.toLowerCase();
+    const transientError = (code: number, codeName: string, errmsg: string): Doc => ({ ok: 0, code, codeName, errmsg, errorLabels: ['TransientTransactionError'] });
+    if (lower === 'committransaction' || lower === 'aborttransaction') {
+      this.commands.push({ name, db: req.db, body: req.body });
+      if (this.txn && this.txn.key === key) {
+        this.endTransaction(lower === 'committransaction');
+        return { ok: 1 };
+      }
+      if (lower === 'aborttransaction' || key === this.lastCommitted) return { ok: 1 };
+      return transientError(251, 'NoSuchTransaction', `Transaction ${key} has been aborted.`);
+    }
+    if (key !== null) {
+      if (!this.replicaSet) return { ok: 0, code: 20, codeName: 'IllegalOperation', errmsg: 'Transaction numbers are only allowed on a replica set member or mongos' };
+      if (req.body.startTransaction === true) {
+        if (this.txn) {
+          this.stats.conflicts++;
+          this.commands.push({ name, db: req.db, body: req.body });
+          return transientError(112, 'WriteConflict', 'WriteConflict error: this operation conflicted with another operation. Please retry your operation or multi-document transaction.');
+        }
+        this.txn = { key, before: cloneDatabases(this.databases), lastActivity: Date.now() };
+      } else if (!this.txn || this.txn.key !== key) {
+        this.commands.push({ name, db: req.db, body: req.body });
+        return transientError(251, 'NoSuchTransaction', `Transaction ${key} has been aborted.`);
+      }
+      this.txn.lastActivity = Date.now();
+      return this.command(req.body, req.db, req.connectionId);
+    }
+    // Outside any transaction: while one is open, read the state before it.
+    this.view = this.txn ? this.txn.before : null;
+    try {
+      return this.command(req.body, req.db, req.connectionId);
+    } finally {
+      this.view = null;
+    }
+  }
+
+  private endTransaction(commit: boolean): void {
+    const txn = this.txn!;
+    this.txn = null;
+    if (commit) {
+      this.lastCommitted = txn.key;
+      this.stats.committed++;
+    } else {
+      this.databases.clear();
+      for (const [k, v] of txn.before) this.databases.set(k, v);
+      this.stats.aborted++;
+    }
+  }
+
+  private respond(req: Request, reply: Doc): void {
+    if (req.opCode === OP_QUERY) {
+      const body = BSON.serialize(reply);
+      const header = Buffer.alloc(36);
+      header.writeInt32LE(36 + body.length, 0);
+      header.writeInt32LE(0, 4);
+      header.writeInt32LE(req.requestId, 8);
+      header.writeInt32LE(OP_REPLY, 12);
+      header.writeInt32LE(0, 16); // responseFlags
+      header.writeBigInt64LE(0n, 20); // cursorID
+      header.writeInt32LE(0, 28); // startingFrom
+      header.writeInt32LE(1, 32); // numberReturned
+      req.socket.write(Buffer.concat([header, body]));
+      return;
+    }
+    if (req.flags & 2) return; // moreToCome: no reply
     const payload = BSON.serialize(reply);
     const header = Buffer.alloc(21);
     header.writeInt32LE(21 + payload.length, 0);
     header.writeInt32LE(0, 4);
-    header.writeInt32LE(requestId, 8);
+    header.writeInt32LE(req.requestId, 8);
     header.writeInt32LE(OP_MSG, 12);
     header.writeUInt32LE(0, 16);
     header[20] = 0;
-    return Buffer.concat([header, payload]);
+    if (!req.socket.destroyed) req.socket.write(Buffer.concat([header, payload]));
   }
 
   private command(body: Doc, db: string, connectionId: number): Doc {
@@ -284,6 +478,9 @@ export class MongoWireFake {
           minWireVersion: 0,
           maxWireVersion: 21,
           readOnly: false,
+          ...(this.replicaSet
+            ? { setName: this.replicaSet, setVersion: 1, hosts: [this.address], primary: this.address, me: this.address, secondary: false }
+            : {}),
           ok: 1,
         };
       case 'ping':
@@ -328,20 +525,69 @@ export class MongoWireFake {
         return { cursor: { id: BSON.Long.fromNumber(0), ns: `${db}.${collName}`, firstBatch: batch }, ok: 1 };
       }
       case 'update': {
-        const coll = this.collection(db, collName);
+        const coll = this.collection(db, collName)!;
         let n = 0;
         let nModified = 0;
-        for (const u of body.updates as { q: Doc; u: Doc; multi?: boolean; upsert?: boolean }[]) {
-          if (u.upsert) throw new Error('wire fake: upsert not supported');
-          const targets = coll!.docs.filter((d) => matches(d, u.q));
+        const upserted: Doc[] = [];
+        const updates = body.updates as { q: Doc; u: Doc; multi?: boolean; upsert?: boolean }[];
+        for (let i = 0; i < updates.length; i++) {
+          const u = updates[i];
+          const targets = coll.docs.filter((d) => matches(d, u.q));
+          if (targets.length === 0 && u.upsert) {
+            const doc = upsertDoc(u.q, u.u);
+            const res = this.insert(db, collName, [doc], true);
+            if (res.writeErrors) {
+              const [we] = res.writeErrors as Doc[];
+              return { n, nModified, ...(upserted.length ? { upserted } : {}), writeErrors: [{ ...we, index: i }], ok: 1 };
+            }
+            upserted.push({ index: i, _id: doc._id });
+            n++;
+            continue;
+          }
           for (const doc of u.multi ? targets : targets.slice(0, 1)) {
             const before = BSON.serialize(doc);
-            applyUpdate(doc, u.u);
+            if (isOperatorUpdate(u.u)) applyUpdate(doc, u.u);
+            else {
+              for (const k of Object.keys(doc)) if (k !== '_id') delete doc[k];
+              Object.assign(doc, u.u, { _id: doc._id });
+            }
             n++;
             if (!Buffer.from(BSON.serialize(doc)).equals(Buffer.from(before))) nModified++;
           }
         }
-        return { n, nModified, ok: 1 };
+        return { n, nModified, ...(upserted.length ? { upserted } : {}), ok: 1 };
+      }
+      case 'findandmodify': {
+        const coll = this.collection(db, collName)!;
+        const [target] = sortDocs(coll.docs.filter((d) => matches(d, (body.query as Doc) ?? {})), body.sort as Record<string, number> | undefined);
+        const fields = body.fields as Record<string, number> | undefined;
+        if (body.remove) {
+          if (target) coll.docs = coll.docs.filter((d) => d !== target);
+          return { lastErrorObject: { n: target ? 1 : 0 }, value: target ? project(target, fields) : null, ok: 1 };
+        }
+        const update = body.update as Doc;
+        if (!target) {
+          if (!body.upsert) return { lastErrorObject: { n: 0, updatedExisting: false }, value: null, ok: 1 };
+          const doc = upsertDoc((body.query as Doc) ?? {}, update);
+          const res = this.insert(db, collName, [doc], true);
+          if (res.writeErrors) {
+            const [we] = res.writeErrors as Doc[];
+            return { ok: 0, code: we.code, codeName: 'DuplicateKey', errmsg: we.errmsg, keyPattern: we.keyPattern, keyValue: we.keyValue };
+          }
+          return { lastErrorObject: { n: 1, updatedExisting: false, upserted: doc._id }, value: body.new ? project(doc, fields) : null, ok: 1 };
+        }
+        const before = BSON.deserialize(BSON.serialize(target)) as Doc;
+        if (isOperatorUpdate(update)) applyUpdate(target, update);
+        else {
+          for (const k of Object.keys(target)) if (k !== '_id') delete target[k];
+          Object.assign(target, update, { _id: target._id });
+        }
+        return { lastErrorObject: { n: 1, updatedExisting: true }, value: project(body.new ? target : before, fields), ok: 1 };
+      }
+      case 'aggregate': {
+        const coll = this.collection(db, collName, false);
+        const batch = aggregate(coll ? coll.docs : [], (body.pipeline as Doc[]) ?? []);
+        return { cursor: { id: BSON.Long.fromNumber(0), ns: `${db}.${collName}`, firstBatch: batch }, ok: 1 };
       }
       case 'delete': {
         const coll = this.collection(db, collName, false);

@@ -2,8 +2,9 @@
  * What the channels keep besides the conversations: which channel address belongs to which
  * verified customer (links), who opted out (SMS STOP), and each outbound message's delivery.
  *
- * Adapters: memory (tests, `memory` database) and SQLite (same file as the conversations, tables
- * prefixed `channel_`). Both pass test/channels/store-contract.ts.
+ * Adapters: memory (tests, `memory` database), SQLite (same file as the conversations, tables
+ * prefixed `channel_`) and MongoDB (same database, collections `channel_*`). All pass
+ * test/channels/store-contract.ts.
  */
 import type { Choice } from '../port';
 
