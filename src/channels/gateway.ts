@@ -250,6 +250,53 @@ export class ChannelGateway implements InboundSink {
     });
   }
 
+  /**
+   * Deliver what a stopped process committed but never sent (it died between the commit and the
+   * provider call): for the most recently updated conversations on a messaging channel, the bot and
+   * agent messages after the customer's last message on that channel that have no delivery record.
+   * Only messages older than `minAgeMs` are taken, so a delivery another live process is making
+   * right now (retries included) is not made twice. Run at start. Returns how many were sent again.
+   */
+  async recover(opts: { minAgeMs?: number; maxAgeMs?: number; limit?: number } = {}): Promise<number> {
+    const { botId, store, channelStore } = this.opts;
+    const now = this.clock().getTime();
+    const minAge = opts.minAgeMs ?? 120_000;
+    const maxAge = opts.maxAgeMs ?? 24 * 3600_000;
+    let resent = 0;
+    for (const rec of await store.list({ botId, limit: opts.limit ?? 1000 })) {
+      if (now - Date.parse(rec.updatedAt) > maxAge) break; // most recently updated first
+      const route = (rec.state as { route?: ChannelRoute }).route;
+      const adapter = route && this.adapters.get(route.channel);
+      if (!route || !adapter) continue;
+      const last = await channelStore.lastDelivery(rec.id);
+      const events: StoredEvent[] = [];
+      for (let after = last?.seq ?? 0; ; ) {
+        const page = await store.events(rec.id, { afterSeq: after, limit: 1000, types: ['customer_message', 'bot_message', 'agent_message'] });
+        events.push(...page);
+        if (page.length < 1000) break;
+        after = page[page.length - 1].seq;
+      }
+      // Only what followed the customer's last message on this channel was meant for it.
+      let from = 0;
+      for (let i = events.length - 1; i >= 0; i--)
+        if (events[i].type === 'customer_message' && events[i].data.channel === route.channel) {
+          from = i + 1;
+          break;
+        }
+      if (from === 0 && !last) continue; // never written from this channel since the last delivery
+      const missing = events.slice(from).filter((e) => MESSAGE_TYPES.has(e.type) && now - Date.parse(e.at) >= minAge && now - Date.parse(e.at) <= maxAge);
+      if (!missing.length) continue;
+      const known = new Set((await channelStore.deliveries(rec.id)).map((d) => d.seq));
+      const todo = missing.filter((e) => !known.has(e.seq));
+      if (!todo.length) continue;
+      this.log.warn('delivering messages committed but never sent (the process stopped before sending them)', { conversationId: rec.id, channel: route.channel, messages: todo.length });
+      resent += todo.length;
+      this.track(this.outbound.run(rec.id, () => this.deliverAll(rec.id, todo)));
+    }
+    await this.idle();
+    return resent;
+  }
+
   private async deliverAll(conversationId: string, events: StoredEvent[]): Promise<void> {
     const rec = await this.opts.store.load(conversationId);
     if (!rec) return;

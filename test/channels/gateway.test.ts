@@ -289,3 +289,38 @@ test('two first messages at once from one number make one conversation', async (
   expect(a.body.conversationId).toBe(b.body.conversationId);
   expect(await srv.baton.store.list({ customerId: `testsms:${from}` })).toHaveLength(1);
 });
+
+describe('after a crash between commit and delivery', () => {
+  test('recover() sends what was committed but never sent, once, and only what was meant for the channel', async () => {
+    const { createBaton } = await import('../../src/main');
+    const { ChannelGateway } = await import('../../src/channels/gateway');
+    const { MemoryChannelStore } = await import('../../src/channels/store/memory');
+    const { silentLogger } = await import('../../src/util/logger');
+    let t = new Date('2026-03-10T15:00:00.000Z');
+    const baton = await createBaton({ botDir: ACME, logger: silentLogger, clock: () => t });
+    const ch = new TestChannel();
+    const channelStore = new MemoryChannelStore();
+    // This gateway is not subscribed to the commit feed: like a process that died right after committing.
+    const dead = new ChannelGateway({ botId: baton.bot.id, service: baton.service, store: baton.store, channelStore, adapters: [ch], logger: silentLogger, clock: () => t });
+    const from = '+15550000010';
+    const r = await dead.receive({ channel: 'testsms', address: from, providerMessageId: 'SMc1', text: 'where is my order' });
+    expect(ch.sent).toHaveLength(0);
+    const restarted = new ChannelGateway({ botId: baton.bot.id, service: baton.service, store: baton.store, channelStore, adapters: [ch], logger: silentLogger, clock: () => t });
+    // Too recent: another live process may still be sending them.
+    expect(await restarted.recover()).toBe(0);
+    t = new Date(t.getTime() + 5 * 60_000);
+    expect(await restarted.recover()).toBeGreaterThan(0);
+    const texts = ch.sent.map((s) => s.parts.map((p) => (p.kind === 'text' ? p.text : '')).join(''));
+    expect(texts.some((x) => /order number/i.test(x))).toBe(true);
+    // The welcome, committed before the customer's first message, was not sent as if it were a reply.
+    const [welcome] = await baton.store.events(r.conversationId, { types: ['bot_message'], limit: 1 });
+    expect(String((welcome.data.message as { text?: string }).text)).toMatch(/Acme Store assistant/);
+    expect(texts.join('\n')).not.toMatch(/Acme Store assistant/);
+    const n = ch.sent.length;
+    expect(await restarted.recover()).toBe(0);
+    expect(ch.sent.length).toBe(n);
+    expect((await channelStore.deliveries(r.conversationId)).every((d) => d.status === 'sent')).toBe(true);
+    await restarted.close();
+    await baton.close();
+  });
+});
