@@ -31,6 +31,9 @@ import {
   type ThresholdResolution,
 } from './nlu/engine';
 import { engineConfigOf } from './nlu/settings';
+import { botLanguages } from './nlu/corpus';
+import { LanguageDetector } from './nlu/language';
+import { MultilingualMatcher } from './nlu/multilingual';
 import { jsonLogger, type Logger } from './util/logger';
 import { CommitFeed, observeStore } from './realtime/commit-feed';
 import { HandoffService } from './handoff/service';
@@ -102,23 +105,26 @@ export function defaultCacheDir(bot: Bot): string {
 }
 
 export interface TrainedBot extends LoadOrTrainResult {
-  /** The thresholds now in `bot.config.nlu` (`auto` resolved), and what they give on cross-validation. */
+  /** The thresholds now in `bot.config.nlu` (`auto` resolved), and what they give on cross-validation (the default language's). */
   thresholds: ThresholdResolution;
+  /**
+   * Bots with several languages: each language's matcher, cache entry and thresholds (`matcher` is
+   * then a {@link MultilingualMatcher}; `hash`/`file` are the default language's, `fromCache` is
+   * true when every language came from the cache, `trainMs` the sum).
+   */
+  languages?: Record<string, LoadOrTrainResult & { thresholds: ThresholdResolution }>;
 }
 
-/**
- * Trains (or loads from the cache) the bot's intent matcher, as chosen by bot.yaml's `nlu:` block,
- * and resolves the `auto` settings (threshold, digressionThreshold, ambiguityMargin) into numbers,
- * which it writes into `bot.config.nlu` so that the interpreter (built afterwards) uses them. The
- * cross-validated predictions behind `threshold: auto` (and the threshold they gave) are stored
- * with the cached model: a cache hit gives the same thresholds without retraining, and a changed
- * target or fixed threshold is re-resolved from them.
- */
-export async function trainBot(bot: Bot, opts: { cacheDir?: string; logger?: Logger; onProgress?: (p: TrainProgress) => void } = {}): Promise<TrainedBot> {
+/** Train (or load) the matcher of one language and resolve its thresholds (without applying them). */
+async function trainLanguage(
+  bot: Bot,
+  language: string,
+  opts: { cacheDir?: string; logger?: Logger; onProgress?: (p: TrainProgress) => void; keep?: number },
+): Promise<LoadOrTrainResult & { thresholds: ThresholdResolution }> {
   const engine = engineConfigOf(bot.config.nlu);
-  const corpus = trainingCorpus(bot, engine);
+  const corpus = trainingCorpus(bot, engine, language);
   const folds = defaultFolds(exampleCount(corpus));
-  const create = (): IntentMatcher => createIntentMatcher(engine, bot.language, corpus, folds);
+  const create = (): IntentMatcher => createIntentMatcher(engine, language, corpus, folds);
   const matcher = create();
   const log = opts.logger;
   const config = { ...bot.config.nlu };
@@ -128,7 +134,7 @@ export async function trainBot(bot: Bot, opts: { cacheDir?: string; logger?: Log
     cacheDir: opts.cacheDir ?? defaultCacheDir(bot),
     version: engineCacheVersion(matcher, folds),
     onProgress: opts.onProgress,
-    log: log ? (m: string) => log.info(m, { bot: bot.id }) : undefined,
+    log: log ? (m: string) => log.info(m, { bot: bot.id, ...(bot.languages && bot.languages.length > 1 ? { language } : {}) }) : undefined,
     // The held-out predictions are stored with the model. The linear matcher's calibration folds
     // are the cross-validation (free); node-nlp runs its own, only when the threshold is `auto`.
     meta: async (m) => {
@@ -138,16 +144,60 @@ export async function trainBot(bot: Bot, opts: { cacheDir?: string; logger?: Log
       return { ...packed, resolved: resolveThresholds(config, unpackHeldOut(packed), folds) };
     },
     isMeta: (x) => isStoredHeldOut(x) && x.folds === folds && (x.predictions !== null || !engine.autoThreshold),
+    ...(opts.keep ? { keep: opts.keep } : {}),
   });
   const stored = r.meta as StoredHeldOut;
   const thresholds = resolveThresholds(bot.config.nlu, unpackHeldOut(stored), stored.folds);
-  applyThresholds(bot.config.nlu, thresholds);
   if (r.matcher instanceof LinearIntentMatcher) r.matcher.setThreshold(thresholds.threshold);
-  const line = `nlu: ${engine.matcher} matcher, ${describeResolution(thresholds)}`;
+  const line = `nlu: ${engine.matcher} matcher${bot.languages && bot.languages.length > 1 ? ` (${language})` : ''}, ${describeResolution(thresholds)}`;
   // An `auto` that could not reach its target (or had nothing to measure) is worth a warning.
   if (thresholds.adjusted === 'infeasible' || thresholds.adjusted === 'no-data') log?.warn(line, { bot: bot.id });
   else log?.info(line, { bot: bot.id });
   return { ...r, thresholds };
+}
+
+/**
+ * Trains (or loads from the cache) the bot's intent matcher, as chosen by bot.yaml's `nlu:` block,
+ * and resolves the `auto` settings (threshold, digressionThreshold, ambiguityMargin) into numbers,
+ * which it writes into `bot.config.nlu` so that the interpreter (built afterwards) uses them. The
+ * cross-validated predictions behind `threshold: auto` (and the threshold they gave) are stored
+ * with the cached model: a cache hit gives the same thresholds without retraining, and a changed
+ * target or fixed threshold is re-resolved from them.
+ *
+ * A bot with several languages gets one matcher per language, each trained on that language's
+ * examples (its own cache entry, its own `auto` thresholds, written to `bot.config.nlu.languages`),
+ * combined with the language detector in a {@link MultilingualMatcher}.
+ */
+export async function trainBot(bot: Bot, opts: { cacheDir?: string; logger?: Logger; onProgress?: (p: TrainProgress) => void } = {}): Promise<TrainedBot> {
+  const languages = botLanguages(bot);
+  if (languages.length === 1) {
+    const r = await trainLanguage(bot, bot.language, opts);
+    applyThresholds(bot.config.nlu, r.thresholds);
+    return r;
+  }
+  const engine = engineConfigOf(bot.config.nlu);
+  const per: Record<string, LoadOrTrainResult & { thresholds: ThresholdResolution }> = {};
+  for (const language of languages) per[language] = await trainLanguage(bot, language, { ...opts, keep: 3 * languages.length });
+  const def = per[languages[0]!]!;
+  applyThresholds(bot.config.nlu, def.thresholds);
+  bot.config.nlu.languages = Object.fromEntries(
+    languages.map((l) => [l, { threshold: per[l]!.thresholds.threshold, ambiguityMargin: per[l]!.thresholds.ambiguityMargin, digressionThreshold: per[l]!.thresholds.digressionThreshold }]),
+  );
+  const vocabulary = Object.fromEntries(languages.map((l) => [l, trainingCorpus(bot, { ...engine, outOfScope: false }, l).intents.flatMap((i) => i.examples)]));
+  const matcher = new MultilingualMatcher(
+    languages,
+    Object.fromEntries(languages.map((l) => [l, per[l]!.matcher])),
+    new LanguageDetector(languages, vocabulary),
+  );
+  return {
+    matcher,
+    hash: def.hash,
+    file: def.file,
+    fromCache: languages.every((l) => per[l]!.fromCache),
+    trainMs: languages.reduce((n, l) => n + per[l]!.trainMs, 0),
+    thresholds: def.thresholds,
+    languages: per,
+  };
 }
 
 export async function createBaton(opts: BatonOptions): Promise<Baton> {
@@ -202,7 +252,7 @@ export async function createBaton(opts: BatonOptions): Promise<Baton> {
     logger,
     clock: opts.clock,
     newId: opts.newId,
-    sentiment: sentimentAnalyzer(bot.language),
+    sentiment: sentimentFor(botLanguages(bot)),
     availability: (queue) => (handoff ? handoff.availability(queue) : Promise.resolve(undefined)),
   });
   handoff = new HandoffService({
@@ -265,6 +315,12 @@ export async function createBaton(opts: BatonOptions): Promise<Baton> {
       await hs.close();
     },
   };
+}
+
+/** Sentiment in the message's language (the conversation's, as the service decides it). */
+function sentimentFor(languages: string[]): (text: string, language?: string) => Promise<{ score: number; vote: string } | undefined> {
+  const analyzers = new Map(languages.map((l) => [l, sentimentAnalyzer(l)]));
+  return (text, language) => (analyzers.get(language ?? languages[0]!) ?? analyzers.get(languages[0]!)!)(text);
 }
 
 export { loadBot, loadBotOrThrow } from './flow/loader';

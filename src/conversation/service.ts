@@ -21,6 +21,10 @@ import { silentLogger, withFields, type Logger } from '../util/logger';
 import { runAction, type Actions } from './actions';
 import { KeyedQueue } from './keyed-queue';
 import { entityTypesOf, extractEntities, type Entity } from '../nlu/entities';
+import { MultilingualMatcher } from '../nlu/multilingual';
+import { botLanguages } from '../nlu/corpus';
+import { matchLanguage } from '../flow/i18n';
+import { LANGUAGE_RULES } from '../nlu/language';
 
 export interface IncomingMessage {
   text?: string;
@@ -89,8 +93,8 @@ export interface ServiceOptions {
   /** Called after each commit with the messages it made, in order (e.g. push to a channel). */
   onMessages?: (conversationId: string, messages: OutMessage[]) => void;
   maxStaleRetries?: number;
-  /** Sentiment of a customer message when the intent matcher gives none (computed once per turn, at the edge). */
-  sentiment?: (text: string) => Promise<{ score: number; vote: string } | undefined>;
+  /** Sentiment of a customer message when the intent matcher gives none (computed once per turn, at the edge), in the message's (guessed) language. */
+  sentiment?: (text: string, language?: string) => Promise<{ score: number; vote: string } | undefined>;
   /** Whether a queue can answer now (opening hours, agents online); asked only on turns that hand off. */
   availability?: (queue: string) => Promise<QueueAvailability | undefined>;
 }
@@ -142,12 +146,24 @@ export class ConversationService {
     return { now: now.toISOString(), today: now.toISOString().slice(0, 10), newId: this.newId, conversationId };
   }
 
-  /** Start a conversation; returns its id and the bot's welcome messages. */
-  async create(opts: { id?: string; channel?: string; profile?: Record<string, JsonValue>; customerId?: string; route?: { address: string; ref?: JsonObject } } = {}): Promise<{ conversationId: string; replies: OutMessage[] }> {
+  /**
+   * Start a conversation; returns its id and the bot's welcome messages. `language`: the customer's
+   * preferred language if known (a browser's "es-MX", a channel's locale); a bot with several
+   * languages starts in it (else in `profile.language`, else in its default language).
+   */
+  async create(
+    opts: { id?: string; channel?: string; profile?: Record<string, JsonValue>; customerId?: string; route?: { address: string; ref?: JsonObject }; language?: string } = {},
+  ): Promise<{ conversationId: string; replies: OutMessage[] }> {
     const id = opts.id ?? this.newId();
     const ctx = this.ctx(id);
     const route = opts.route && opts.channel ? { channel: opts.channel, address: opts.route.address, ...(opts.route.ref ? { ref: opts.route.ref } : {}), lastInboundAt: ctx.now } : undefined;
-    const state0 = initialState({ channel: opts.channel, profile: opts.profile, route });
+    const languages = botLanguages(this.bot);
+    let language: { language: string; source: 'default' | 'preferred' } | undefined;
+    if (languages.length > 1) {
+      const preferred = matchLanguage(opts.language, languages) ?? matchLanguage(opts.profile?.language, languages);
+      language = preferred ? { language: preferred, source: 'preferred' } : { language: languages[0]!, source: 'default' };
+    }
+    const state0 = initialState({ channel: opts.channel, profile: opts.profile, route, ...(language ? { language } : {}) });
     const r = await this.decide(state0, { type: 'start' }, ctx);
     const created = await this.store.create({
       id,
@@ -216,9 +232,11 @@ export class ConversationService {
   }
 
   private async turn(conversationId: string, msg: IncomingMessage): Promise<TurnOutcome> {
+    (globalThis as any).__t?.(conversationId, 'turn-start');
     const key = msg.clientMessageId ? `msg:${msg.clientMessageId}` : undefined;
     if (key && (await this.store.getIdempotent(conversationId, key)) !== undefined) return this.replay(conversationId, msg.clientMessageId!);
     const nlu = await this.understand(msg.text ?? '');
+    (globalThis as any).__t?.(conversationId, 'nlu-done');
     const maxRetries = this.opts.maxStaleRetries ?? DEFAULT_STALE_RETRIES;
     for (let attempt = 0; ; attempt++) {
       try {
@@ -269,19 +287,36 @@ export class ConversationService {
     return out;
   }
 
+  /**
+   * NLU of a message, once per turn (before the conversation is loaded). A bot with several
+   * languages classifies it in every language and guesses its language; the interpreter then decides
+   * the conversation's language with its state and uses that language's intents.
+   */
   private async understand(text: string): Promise<Understanding | null> {
     if (!text.trim()) return null;
-    const c = await this.matcher.classify(text);
+    const m = this.matcher;
+    const multi = m instanceof MultilingualMatcher && m.languages.length > 1 ? m : null;
+    const ranked = (intents: { intent: string; score: number }[]) => intents.filter((i) => i.score > 0).map((i) => ({ intent: i.intent, score: i.score }));
+    let languages: Understanding['languages'];
+    let c;
+    let guessed: string | undefined;
+    if (multi) {
+      const guess = multi.detector.guess(text);
+      const all = await Promise.all(multi.languages.map((l) => multi.classifyIn(l, text)));
+      languages = { guess, intents: Object.fromEntries(multi.languages.map((l, i) => [l, ranked(all[i]!.intents)])) };
+      c = all[0]!;
+      if (guess.letters >= LANGUAGE_RULES.minLetters) guessed = guess.scores[0]?.language;
+    } else c = await m.classify(text);
     const entities: Entity[] = extractEntities(this.entityTypes, text, this.clock().toISOString().slice(0, 10));
     let sentiment: Understanding['sentiment'] = c.sentiment;
     if (!sentiment && this.opts.sentiment) {
       try {
-        sentiment = await this.opts.sentiment(text);
+        sentiment = guessed ? await this.opts.sentiment(text, guessed) : await this.opts.sentiment(text);
       } catch (e) {
         this.log.warn('sentiment analysis failed; continuing without it', { error: e as Error });
       }
     }
-    return { intents: c.intents.filter((i) => i.score > 0).map((i) => ({ intent: i.intent, score: i.score })), ...(sentiment ? { sentiment } : {}), entities };
+    return { intents: ranked(c.intents), ...(sentiment ? { sentiment } : {}), entities, ...(languages ? { languages } : {}) };
   }
 
   /**
@@ -417,6 +452,7 @@ export class ConversationService {
             idempotency: !resultInput && idempotencyKey ? { key: idempotencyKey, value: { acceptedAt: ctx.now } } : undefined,
           });
           v = res.version;
+          (globalThis as any).__t?.(conversationId, 'commit-done');
           committedEvents.push(...res.events);
         } catch (e) {
           // Someone else wrote after this turn's earlier commit (the message is already stored and

@@ -12,6 +12,7 @@ import { zodProblems } from './zod-problems';
 import { parseExpression, ExpressionError, type Expr } from './expressions';
 import { validateSlotTypeDefinition, type SlotType } from './slot-types';
 import type { JsonValue } from '../util/json';
+import { languageName, localizeList, localizeText, type LocaleContext } from './i18n';
 
 type Path = (string | number)[];
 
@@ -43,6 +44,13 @@ export interface CompileContext {
   y: YamlFile;
   flowId: string;
   problems: Problem[];
+  /** The bot's languages, default first (default: English only). */
+  languages?: string[];
+}
+
+/** Where per-language values of this flow are resolved (and their problems reported). */
+function locale(ctx: CompileContext, step?: string): LocaleContext {
+  return { languages: ctx.languages?.length ? ctx.languages : ['en'], y: ctx.y, problems: ctx.problems, flow: ctx.flowId, ...(step ? { step } : {}) };
 }
 
 function pathId(path: Path): string {
@@ -94,9 +102,9 @@ export function compileFlow(ctx: CompileContext, data: unknown, defaultId: strin
   }
   const raw = (parsed.success ? parsed.data : (data as Record<string, unknown>)) as {
     id?: string;
-    title?: string;
+    title?: unknown;
     description?: string;
-    trigger?: { intent?: string; examples?: string[]; keywords?: string[]; payloads?: string[] };
+    trigger?: { intent?: string; examples?: unknown; keywords?: unknown; payloads?: string[] };
     slots?: Record<string, unknown>;
     steps: unknown[];
     digressions?: boolean;
@@ -116,9 +124,28 @@ export function compileFlow(ctx: CompileContext, data: unknown, defaultId: strin
     }
     const s = r.data;
     const { prompt, reprompt, maxAttempts, onMaxAttempts, fromTrigger, description: _d, ...typePart } = s;
+    const lc = locale(ctx);
     const slotType = (
       typePart.type === 'choice'
-        ? { ...typePart, options: typePart.options.map((o) => (typeof o === 'string' ? { value: o } : o)) }
+        ? {
+            ...typePart,
+            options: typePart.options.map((o, i) => {
+              if (typeof o === 'string') return { value: o };
+              const op = [...sp, 'options', i];
+              const out: { value: string; title?: string; titles?: Record<string, string>; synonyms?: string[] } = { value: o.value };
+              if (o.title !== undefined) {
+                const t = localizeText(o.title, [...op, 'title'], lc, 'this option title');
+                out.title = t.text;
+                if (t.local) out.titles = t.local;
+              }
+              if (o.synonyms !== undefined) {
+                // Synonyms of every language are accepted whatever the customer's language.
+                const l = localizeList(o.synonyms, [...op, 'synonyms'], lc, 'every', 'these synonyms');
+                out.synonyms = [...l.list, ...Object.values(l.local ?? {}).flat()];
+              }
+              return out;
+            }),
+          }
         : typePart
     ) as SlotType;
     for (const msg of validateSlotTypeDefinition(slotType)) {
@@ -129,8 +156,8 @@ export function compileFlow(ctx: CompileContext, data: unknown, defaultId: strin
     slots[name] = {
       ...slotType,
       name,
-      prompt: normalizeMessages(prompt as never),
-      reprompt: reprompt ? normalizeMessages(reprompt as never) : undefined,
+      prompt: normalizeMessages(prompt as never, lc, [...sp, 'prompt']),
+      reprompt: reprompt ? normalizeMessages(reprompt as never, lc, [...sp, 'reprompt']) : undefined,
       maxAttempts: maxAttempts ?? 3,
       onMaxAttempts,
       fromTrigger: fromTrigger ?? true,
@@ -220,7 +247,7 @@ export function compileFlow(ctx: CompileContext, data: unknown, defaultId: strin
     const s = r.data as Record<string, unknown>;
     switch (kind) {
       case 'say':
-        emit({ ...base, id: stepId, kind: 'say', messages: normalizeMessages(s.say as never) });
+        emit({ ...base, id: stepId, kind: 'say', messages: normalizeMessages(s.say as never, locale(ctx, stepId), [...path, 'say']) });
         break;
       case 'collect':
         emit({
@@ -228,8 +255,8 @@ export function compileFlow(ctx: CompileContext, data: unknown, defaultId: strin
           id: stepId,
           kind: 'collect',
           slot: s.collect as string,
-          prompt: s.prompt ? normalizeMessages(s.prompt as never) : undefined,
-          reprompt: s.reprompt ? normalizeMessages(s.reprompt as never) : undefined,
+          prompt: s.prompt ? normalizeMessages(s.prompt as never, locale(ctx, stepId), [...path, 'prompt']) : undefined,
+          reprompt: s.reprompt ? normalizeMessages(s.reprompt as never, locale(ctx, stepId), [...path, 'reprompt']) : undefined,
           digressions: s.digressions === undefined ? flowDigressions : Boolean(s.digressions),
         });
         break;
@@ -289,7 +316,7 @@ export function compileFlow(ctx: CompileContext, data: unknown, defaultId: strin
           reason: h.reason ?? 'flow_step',
           queue: h.queue,
           ...(h.priority !== undefined ? { priority: h.priority } : {}),
-          messages: h.say ? normalizeMessages(h.say as never) : undefined,
+          messages: h.say ? normalizeMessages(h.say as never, locale(ctx, stepId), [...path, 'handoff', 'say']) : undefined,
         });
         break;
       }
@@ -331,21 +358,36 @@ export function compileFlow(ctx: CompileContext, data: unknown, defaultId: strin
   }
 
   const trigger = raw.trigger ?? {};
+  const lc = locale(ctx);
+  const defaultTitle = flowId.replace(/[_.-]+/g, ' ').replace(/^\w/, (c) => c.toUpperCase());
+  const title = raw.title !== undefined ? localizeText(raw.title, ['title'], lc, `the title of flow "${flowId}"`) : { text: defaultTitle };
+  const examples = localizeList(trigger.examples, ['trigger', 'examples'], lc, 'default', `the trigger of flow "${flowId}"`, (l) => `customers writing ${languageName(l)} can start it only with a button or keyword`);
+  const keywords = localizeList(trigger.keywords, ['trigger', 'keywords'], lc, 'every', 'these keywords');
+  const def = lc.languages[0]!;
+  const localExamples: NonNullable<Flow['localExamples']> = {};
+  for (const [l, list] of Object.entries(examples.local ?? {})) localExamples[l] = { examples: list, pos: list.map((_, i) => posAt(y, examples.pos(l, i))) };
   return {
     id: flowId,
-    title: raw.title ?? flowId.replace(/[_.-]+/g, ' ').replace(/^\w/, (c) => c.toUpperCase()),
+    title: title.text,
+    ...(title.local ? { titles: title.local } : {}),
     description: raw.description,
     intent: trigger.intent ?? flowId,
-    examples: trigger.examples ?? [],
-    keywords: trigger.keywords ?? [],
+    examples: examples.list,
+    keywords: keywords.local ? [] : keywords.list,
+    ...(keywords.local || (keywords.list.length && isMap(trigger.keywords)) ? { localKeywords: { ...(keywords.list.length ? { [def]: keywords.list } : {}), ...keywords.local } } : {}),
     payloads: trigger.payloads ?? [],
-    examplePos: (trigger.examples ?? []).map((_, i) => posAt(y, ['trigger', 'examples', i])),
+    examplePos: examples.list.map((_, i) => posAt(y, examples.pos(def, i))),
+    ...(Object.keys(localExamples).length ? { localExamples } : {}),
     slots,
     steps,
     stepIndex,
     file: y.file,
     pos: posAt(y, []),
   };
+}
+
+function isMap(v: unknown): boolean {
+  return !!v && typeof v === 'object' && !Array.isArray(v);
 }
 
 export type { MessageTemplate };

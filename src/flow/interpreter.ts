@@ -13,6 +13,8 @@ import { renderTemplate, renderUrl } from './templates';
 import { evaluate } from './expressions';
 import { extractSlotValue } from './slot-types';
 import { DEFAULT_MESSAGES, RESUME_CONTINUE, RESUME_RESTART } from './messages';
+import { uiWords } from './i18n';
+import { decideLanguage, LANGUAGE_RULES, type LanguageGuess, type LanguageState } from '../nlu/language';
 
 // ---------------------------------------------------------------- inputs and outputs
 
@@ -26,6 +28,12 @@ export interface Understanding {
   sentiment?: { score: number; vote: string };
   /** Entities found in the message (number, email, phone, date, the bot's enums and patterns). */
   entities?: { entity: string; value: JsonValue; text: string }[];
+  /**
+   * Bots with several languages: the detector's guess and the intents in every language. The
+   * interpreter decides the conversation's language (keeping it unless the message is confidently
+   * another) and uses that language's intents; `intents` above are the default language's.
+   */
+  languages?: { guess: LanguageGuess; intents: Record<string, IntentCandidate[]> };
 }
 
 /** What an agent did (the agent API and console send these through the conversation service). */
@@ -137,6 +145,58 @@ class Turn {
     this.events.push({ type, data });
   }
 
+  /** The conversation's language: its state's, else the bot's default. */
+  lang(): string {
+    const l = this.s.language;
+    return l && (l === this.bot.language || this.bot.languages?.includes(l)) ? l : this.bot.language;
+  }
+
+  /** The language whose model understood this turn's message (usually the conversation's; see chooseLanguage). */
+  nluLanguage?: string;
+
+  /** The NLU numbers of the language whose model understood the message (each language has its own model and thresholds). */
+  nlu(): Bot['config']['nlu'] {
+    const own = this.bot.config.nlu.languages?.[this.nluLanguage ?? this.lang()];
+    return own ? { ...this.bot.config.nlu, ...own } : this.bot.config.nlu;
+  }
+
+  /** The human title of an intent in the conversation's language. */
+  title(intent: string): string {
+    return this.bot.localTitles?.[this.lang()]?.[intent] ?? this.bot.titles[intent] ?? intent;
+  }
+
+  /**
+   * Bots with several languages: decide the conversation's language for this message (see
+   * decideLanguage) and return the understanding in it.
+   */
+  chooseLanguage(nlu: Understanding | null): Understanding | null {
+    const ml = nlu?.languages;
+    if (!nlu || !ml) return nlu;
+    const current: LanguageState = { language: this.lang(), source: this.s.languageSource ?? 'default', ...(this.s.languageVote ? { vote: this.s.languageVote } : {}) };
+    const understood: Record<string, { confidence: number; confident: boolean }> = {};
+    for (const [l, intents] of Object.entries(ml.intents)) {
+      const top = intents.find((c) => this.bot.intents[c.intent]);
+      const threshold = this.bot.config.nlu.languages?.[l]?.threshold ?? this.bot.config.nlu.threshold;
+      understood[l] = { confidence: top?.score ?? 0, confident: !!top && top.score >= threshold };
+    }
+    const d = decideLanguage(current, { guess: ml.guess, understood });
+    this.s.language = d.state.language;
+    this.s.languageSource = d.state.source;
+    if (d.state.vote) this.s.languageVote = d.state.vote;
+    else delete this.s.languageVote;
+    if (d.switched)
+      this.event('language_switched', { from: d.switched.from, to: d.switched.to, reason: d.switched.reason, scores: ml.guess.scores as unknown as JsonValue[] });
+    // Not understood in the conversation's language but confidently in the language the message
+    // looks like ("gracias" in a French conversation, one word short of a switch): route it by
+    // that language's model this once; the bot still answers in the conversation's language.
+    let by = this.lang();
+    const [top, ...rest] = ml.guess.scores;
+    const lead = top ? top.score - (rest.find((x) => x.language === by)?.score ?? 0) : 0;
+    if (top && top.language !== by && ml.guess.letters >= LANGUAGE_RULES.minLetters && lead > 0 && !understood[by]?.confident && understood[top.language]?.confident) by = top.language;
+    this.nluLanguage = by;
+    return { ...nlu, intents: ml.intents[by] ?? nlu.intents };
+  }
+
   templateData(extra: Record<string, unknown> = {}) {
     return {
       slots: this.s.slots,
@@ -148,9 +208,12 @@ class Turn {
     };
   }
 
-  render(t: MessageTemplate, extra?: Record<string, unknown>): OutMessage {
+  render(template: MessageTemplate, extra?: Record<string, unknown>): OutMessage {
+    const lang = this.lang();
+    const t = template.translations?.[lang] ?? template;
     const data = this.templateData(extra);
-    const r = (x: string) => renderTemplate(x, data);
+    const multilingual = (this.bot.languages?.length ?? 1) > 1 || lang !== 'en';
+    const r = (x: string) => renderTemplate(x, data, multilingual ? lang : undefined);
     const u = (x: string) => renderUrl(x, data);
     const button = (b: OutButton): OutButton => ({ ...b, title: r(b.title), ...(b.url !== undefined ? { url: u(b.url) } : {}) });
     const out: OutMessage = { id: this.ctx.newId() };
@@ -199,7 +262,7 @@ class Turn {
       if (payload.startsWith('intent:') && this.bot.intents[payload.slice(7)]) return { intent: payload.slice(7), confidence: 1, via: 'payload', candidates: known };
     }
     const norm = ` ${text.toLowerCase().replace(/[^\p{L}\p{N}]+/gu, ' ').trim()} `;
-    for (const [kw, intent] of Object.entries(this.bot.keywords)) {
+    for (const [kw, intent] of [...Object.entries(this.bot.keywords), ...Object.entries(this.bot.localKeywords?.[this.lang()] ?? {})]) {
       const k = kw.replace(/[^\p{L}\p{N}]+/gu, ' ').trim();
       if (k && norm.includes(` ${k} `)) return { intent, confidence: 1, via: 'keyword', candidates: known };
     }
@@ -333,7 +396,7 @@ class Turn {
     const step = this.flowOf(f).steps[f.pc] as Extract<Step, { kind: 'collect' }>;
     const slot = this.slotOf(f, step.slot)!;
     const tpl = reprompt ? step.reprompt ?? slot.reprompt ?? step.prompt ?? slot.prompt : step.prompt ?? slot.prompt;
-    this.say(withChoices(slot, tpl));
+    this.say(withChoices(slot, tpl, this.lang()));
   }
 
   /** Advance the top frame until it waits for the customer or an action, or the stack empties. */
@@ -484,7 +547,9 @@ class Turn {
   // ------------------------------------------------------------ dispatch
 
   answerArticle(articleId: string, confidence: number, asDigression: boolean) {
-    const a = this.bot.articles[articleId];
+    const base = this.bot.articles[articleId];
+    const tr = base.translations?.[this.lang()];
+    const a = { id: base.id, title: tr?.title ?? base.title, body: tr?.body ?? base.body, link: tr?.link ?? base.link, askFeedback: base.askFeedback };
     const msg = this.render({ text: a.body, links: a.link ? [{ title: a.title, url: a.link }] : undefined }, { article: { id: a.id, title: a.title } });
     msg.citation = { articleId: a.id, title: a.title, ...(a.link ? { url: a.link } : {}) };
     this.send(msg);
@@ -538,13 +603,13 @@ class Turn {
     const after = this.bot.config.handoff.triggers?.fallbacks?.after ?? this.bot.config.fallback.offerHandoffAfter;
     if (this.s.fallbacks >= after) return this.escalate('repeated_fallback');
     this.sayKey('fallback');
-    const { suggestions, suggestionThreshold } = this.bot.config.nlu;
+    const { suggestions, suggestionThreshold } = this.nlu();
     const options = uniqueTargets(this.bot, u.candidates)
       .filter((c) => c.score >= suggestionThreshold && !c.intent.startsWith('builtin.'))
       .slice(0, suggestions)
-      .map((c) => ({ title: this.bot.titles[c.intent] ?? c.intent, intent: c.intent }));
+      .map((c) => ({ title: this.title(c.intent), intent: c.intent }));
     if (options.length) {
-      this.send({ ...this.render(this.bot.messages.fallback_suggestions[0] ?? {}), quickReplies: [...options.map((o) => ({ title: o.title, payload: `intent:${o.intent}` })), { title: 'Talk to a person', payload: 'intent:builtin.human' }] });
+      this.send({ ...this.render(this.bot.messages.fallback_suggestions[0] ?? {}), quickReplies: [...options.map((o) => ({ title: o.title, payload: `intent:${o.intent}` })), { title: uiWords(this.lang()).talkToPerson, payload: 'intent:builtin.human' }] });
       this.s.pending = { kind: 'choose', options, text };
     } else this.sayKey('fallback_rephrase');
   }
@@ -552,7 +617,7 @@ class Turn {
   /** Route a message that is not an answer to a pending question. */
   route(text: string, payload: string | undefined, nlu: Understanding | null) {
     const u = this.understand(text, payload, nlu);
-    const { threshold, ambiguityMargin, suggestionThreshold } = this.bot.config.nlu;
+    const { threshold, ambiguityMargin, suggestionThreshold } = this.nlu();
     const low = this.bot.config.handoff.triggers?.lowConfidence;
     if (low && nlu && u.via === 'nlu') {
       // Repeated low confidence: the bot keeps guessing (or not understanding) — a person will do better.
@@ -573,7 +638,7 @@ class Turn {
         .slice(0, 3);
       const together = close.reduce((sum, c) => sum + c.score, 0);
       if (close.length >= 2 && together >= threshold) {
-        const opts = close.map((c) => ({ title: this.bot.titles[c.intent] ?? c.intent, intent: c.intent }));
+        const opts = close.map((c) => ({ title: this.title(c.intent), intent: c.intent }));
         this.event('disambiguation', { options: opts.map((o) => o.intent), scores: close.map((o) => o.score) });
         this.send({ ...this.render(this.bot.messages.disambiguation[0] ?? {}), quickReplies: opts.map((o) => ({ title: o.title, payload: `intent:${o.intent}` })) });
         this.s.pending = { kind: 'choose', options: opts, text };
@@ -589,7 +654,7 @@ class Turn {
     this.s.pending = null;
     switch (p.kind) {
       case 'handoff_offer': {
-        const yn = extractSlotValue({ type: 'yes_no' }, payload ?? text, { mode: 'answer', today: this.ctx.today });
+        const yn = extractSlotValue({ type: 'yes_no' }, payload ?? text, { mode: 'answer', today: this.ctx.today, language: this.lang() });
         if (!yn.ok) return false;
         if (yn.value === true) this.handoff(p.reason, undefined);
         else {
@@ -600,7 +665,7 @@ class Turn {
         return true;
       }
       case 'feedback': {
-        const yn = extractSlotValue({ type: 'yes_no' }, payload ?? text, { mode: 'answer', today: this.ctx.today });
+        const yn = extractSlotValue({ type: 'yes_no' }, payload ?? text, { mode: 'answer', today: this.ctx.today, language: this.lang() });
         if (!yn.ok) return false;
         this.event('feedback', { article: p.articleId, helpful: yn.value === true });
         if (yn.value === true) {
@@ -639,8 +704,8 @@ class Turn {
     const step = flow.steps[f.pc] as Extract<Step, { kind: 'collect' }>;
     const slot = this.slotOf(f, step.slot)!;
     const u = this.understand(text, payload, nlu);
-    const { threshold, digressionThreshold } = this.bot.config.nlu;
-    const r = extractSlotValue(slot, payload ?? text, { mode: 'answer', today: this.ctx.today });
+    const { threshold, digressionThreshold } = this.nlu();
+    const r = extractSlotValue(slot, payload ?? text, { mode: 'answer', today: this.ctx.today, language: this.lang() });
     // "cancel", "start over", "talk to a person" work in the middle of any question. A valid
     // answer wins over them ("yes, cancel it" answers "Shall I cancel the order?"), except when
     // they come from a button or keyword, or when any text is a valid answer (free-text
@@ -711,7 +776,7 @@ class Turn {
   courtesy(text: string, payload: string | undefined, nlu: Understanding | null): boolean {
     const u = this.understand(text, payload, nlu);
     if (u.intent !== 'builtin.thanks' && u.intent !== 'builtin.goodbye') return false;
-    return this.bot.intents[u.intent]?.kind === 'builtin' && (u.via !== 'nlu' || u.confidence >= this.bot.config.nlu.threshold);
+    return this.bot.intents[u.intent]?.kind === 'builtin' && (u.via !== 'nlu' || u.confidence >= this.nlu().threshold);
   }
 
   /** Start over: stop every flow (outcome `abandoned`) and forget what they collected. */
@@ -759,8 +824,8 @@ class Turn {
     const step = flow.steps[f.pc] as Extract<Step, { kind: 'collect' }>;
     const slot = this.slotOf(f, step.slot)!;
     const u = this.understand(text, payload, nlu);
-    const { threshold, digressionThreshold } = this.bot.config.nlu;
-    const r = extractSlotValue(slot, payload ?? text, { mode: 'answer', today: this.ctx.today });
+    const { threshold, digressionThreshold } = this.nlu();
+    const r = extractSlotValue(slot, payload ?? text, { mode: 'answer', today: this.ctx.today, language: this.lang() });
     const answered = r.ok && slot.type !== 'text';
     const certain = u.via !== 'nlu';
     const target = u.intent ? this.bot.intents[u.intent] : undefined;
@@ -798,7 +863,8 @@ class Turn {
     const out = tpl.map((t) => this.render(t, extra));
     const last = out[out.length - 1];
     const where = !last.quickReplies?.length && last.buttons?.length ? 'buttons' : 'quickReplies';
-    const defaults = DEFAULT_MESSAGES.resume_prompt[0].quickReplies ?? [];
+    const words = uiWords(this.lang());
+    const defaults = [{ title: words.continue }, { title: words.startOver }];
     const buttons: OutButton[] = [...(last[where] ?? [])];
     for (let i = buttons.length; i < 2; i++) buttons.push({ title: defaults[i].title });
     buttons[0] = { title: buttons[0].title, payload: RESUME_CONTINUE };
@@ -821,7 +887,7 @@ class Turn {
       else if (t === norm(p.titles.restart) || t === '2') choice = 'start_over';
       else {
         // "yes" = continue; "no" (don't continue) = start over.
-        const yn = extractSlotValue({ type: 'yes_no' }, text, { mode: 'answer', today: this.ctx.today });
+        const yn = extractSlotValue({ type: 'yes_no' }, text, { mode: 'answer', today: this.ctx.today, language: this.lang() });
         if (yn.ok) choice = yn.value === true ? 'continue' : 'start_over';
       }
     }
@@ -868,8 +934,9 @@ class Turn {
     this.escalate('action_failed');
   }
 
-  message(text: string, payload: string | undefined, nlu: Understanding | null, route?: ChannelRoute) {
+  message(text: string, payload: string | undefined, nluIn: Understanding | null, route?: ChannelRoute) {
     this.s.turns += 1;
+    const nlu = this.chooseLanguage(nluIn);
     const data: JsonObject = payload ? { text, payload } : { text };
     if (route) data.channel = route.channel;
     this.event('customer_message', data);
@@ -885,6 +952,7 @@ class Turn {
         candidates: nlu.intents.slice(0, 3) as unknown as JsonValue[],
         entities: (nlu.entities ?? []) as unknown as JsonValue[],
         ...(nlu.sentiment ? { sentiment: nlu.sentiment as unknown as JsonValue } : {}),
+        ...(nlu.languages ? { language: this.lang() } : {}),
       });
     const previous = this.s.lastCustomerAt;
     this.s.lastCustomerAt = this.ctx.now;
@@ -1005,7 +1073,7 @@ class Turn {
   }
 
   start() {
-    this.event('conversation_started', { channel: this.s.channel });
+    this.event('conversation_started', { channel: this.s.channel, ...(this.s.language ? { language: this.s.language } : {}) });
     this.sayKey('welcome');
     if (this.bot.welcomeFlow) this.startFlow(this.bot.welcomeFlow, 'main', 'welcome');
   }
@@ -1035,14 +1103,17 @@ function flowVars(flow: Flow): string[] {
 }
 
 /** Offer a choice slot's options (or Yes/No) as quick replies when the prompt offers none. */
-function withChoices(slot: SlotDef, tpl: MessageTemplate[]): MessageTemplate[] {
-  if (!tpl.length || tpl.some((m) => m.quickReplies?.length || m.buttons?.length)) return tpl;
+function withChoices(slot: SlotDef, tpl: MessageTemplate[], lang: string): MessageTemplate[] {
+  const shown = tpl.map((m) => m.translations?.[lang] ?? m);
+  if (!tpl.length || shown.some((m) => m.quickReplies?.length || m.buttons?.length)) return tpl;
   let quickReplies: MessageTemplate['quickReplies'];
-  if (slot.type === 'choice') quickReplies = slot.options.map((o) => ({ title: o.title ?? o.value }));
-  else if (slot.type === 'yes_no') quickReplies = [{ title: 'Yes' }, { title: 'No' }];
+  if (slot.type === 'choice') quickReplies = slot.options.map((o) => ({ title: o.titles?.[lang] ?? o.title ?? o.value }));
+  else if (slot.type === 'yes_no') quickReplies = [{ title: uiWords(lang).yes }, { title: uiWords(lang).no }];
   if (!quickReplies) return tpl;
-  const last = tpl[tpl.length - 1];
-  return [...tpl.slice(0, -1), { ...last, quickReplies }];
+  const last = shown[shown.length - 1];
+  // Rendered in `lang` already: the last message, in that language, with the buttons.
+  const { translations: _t, ...plain } = last;
+  return [...tpl.slice(0, -1), { ...plain, quickReplies }];
 }
 
 function truthy(v: JsonValue): boolean {

@@ -11,7 +11,8 @@ import { BotValidationError, hasErrors, sortProblems, type Problem } from './pro
 import { keyPosAt, parseYaml, posAt } from './yaml';
 import { zodProblems } from './zod-problems';
 import { closestName, compileFlow } from './compile';
-import { DEFAULT_MESSAGES, MESSAGE_KEYS, normalizeMessages } from './messages';
+import { defaultMessagesFor, MESSAGE_KEYS, normalizeMessages } from './messages';
+import { BATON_LANGUAGES, languageName, languagePackage, languagePackageInstalled, SUPPORTED_LANGUAGES, uiWords, type LocaleContext } from './i18n';
 import { loadArticles } from '../knowledge/loader';
 import { validateBot } from './validate';
 import { nluConfigFromFile } from '../nlu/settings';
@@ -67,6 +68,8 @@ export function loadBot(botDirInput: string): LoadResult {
     if (!parsed.success) return { bot: null, problems: sortProblems(problems) };
   }
   const cfg = parsed.data;
+  const languages = botLanguages(cfg, y, botFile, problems);
+  const lc: LocaleContext = { languages, y, problems };
   const id = cfg.id ?? path.basename(botDir);
   const root = path.resolve(botDir, '..', '..');
   const flowsDir = cfg.flows ? path.resolve(botDir, cfg.flows) : path.join(root, 'flows', id);
@@ -130,7 +133,7 @@ export function loadBot(botDirInput: string): LoadResult {
     if (t === null) continue;
     const fy = parseYaml(file, t, problems);
     if (!fy.doc) continue;
-    const flow = compileFlow({ y: fy, flowId: f.replace(/\.ya?ml$/i, ''), problems }, fy.data, f.replace(/\.ya?ml$/i, ''));
+    const flow = compileFlow({ y: fy, flowId: f.replace(/\.ya?ml$/i, ''), problems, languages }, fy.data, f.replace(/\.ya?ml$/i, ''));
     if (!flow) continue;
     if (flows[flow.id]) {
       problems.push({
@@ -149,7 +152,7 @@ export function loadBot(botDirInput: string): LoadResult {
   }
 
   // Knowledge
-  const articleList = loadArticles(knowledgeDir, problems, { askFeedback: cfg.answers.askFeedback });
+  const articleList = loadArticles(knowledgeDir, problems, { askFeedback: cfg.answers.askFeedback, languages });
   const articles: Bot['articles'] = {};
   for (const a of articleList) {
     if (articles[a.id]) {
@@ -170,10 +173,13 @@ export function loadBot(botDirInput: string): LoadResult {
   // Intents, payloads, keywords
   const intents: Record<string, IntentTarget> = {};
   const titles: Record<string, string> = {};
+  const localTitles: Record<string, Record<string, string>> = Object.fromEntries(languages.slice(1).map((l) => [l, {}]));
   for (const name of BUILTIN_NAMES) {
     intents[`builtin.${name}`] = { kind: 'builtin', name };
-    titles[`builtin.${name}`] = name === 'human' ? 'Talk to a person' : name;
+    titles[`builtin.${name}`] = uiWords(languages[0]).builtinTitles[name];
+    for (const l of languages.slice(1)) localTitles[l]![`builtin.${name}`] = uiWords(l).builtinTitles[name];
   }
+  const localKeywords: Record<string, Record<string, string>> = {};
   const payloads: Record<string, string> = {};
   const keywords: Record<string, string> = {};
   for (const flow of Object.values(flows)) {
@@ -193,16 +199,19 @@ export function loadBot(botDirInput: string): LoadResult {
     }
     intents[flow.intent] = { kind: 'flow', flowId: flow.id };
     titles[flow.intent] = flow.title;
+    for (const l of languages.slice(1)) localTitles[l]![flow.intent] = flow.titles?.[l] ?? flow.title;
     for (const p of flow.payloads) payloads[p] = flow.intent;
     for (const k of flow.keywords) keywords[k.toLowerCase().trim()] = flow.intent;
+    for (const [l, list] of Object.entries(flow.localKeywords ?? {})) for (const k of list) (localKeywords[l] ??= {})[k.toLowerCase().trim()] = flow.intent;
   }
   for (const a of Object.values(articles)) {
     intents[a.intent] = { kind: 'article', articleId: a.id };
     titles[a.intent] = a.title;
+    for (const l of languages.slice(1)) localTitles[l]![a.intent] = a.translations?.[l]?.title ?? a.title;
   }
 
-  const messages: Bot['messages'] = { ...DEFAULT_MESSAGES };
-  for (const [k, v] of Object.entries(cfg.messages ?? {})) messages[k] = normalizeMessages(v as never);
+  const messages: Bot['messages'] = defaultMessagesFor(languages);
+  for (const [k, v] of Object.entries(cfg.messages ?? {})) if (MESSAGE_KEYS.includes(k)) messages[k] = normalizeMessages(v as never, lc, ['messages', k]);
 
   const knownVars = new Set<string>();
   for (const flow of Object.values(flows))
@@ -214,7 +223,8 @@ export function loadBot(botDirInput: string): LoadResult {
   const bot: Bot = {
     id,
     name: cfg.name,
-    language: cfg.language,
+    language: languages[0]!,
+    languages,
     dir: botDir,
     flowsDir,
     knowledgeDir,
@@ -230,6 +240,8 @@ export function loadBot(botDirInput: string): LoadResult {
     payloads,
     keywords,
     titles,
+    ...(languages.length > 1 ? { localTitles } : {}),
+    ...(Object.keys(localKeywords).length ? { localKeywords } : {}),
     knownVars: [...knownVars].sort(),
   };
   if (cfg.welcomeFlow && !flows[cfg.welcomeFlow]) {
@@ -240,6 +252,70 @@ export function loadBot(botDirInput: string): LoadResult {
   validateBot(bot, problems, { botFile, messagePos });
   const sorted = sortProblems(problems);
   return { bot: hasErrors(sorted) ? null : bot, problems: sorted };
+}
+
+/**
+ * The bot's languages, default first: `languages:` (checked: supported, installed, no duplicates)
+ * or `language:` (one language, default `en`, as it always was).
+ */
+function botLanguages(cfg: { language?: string; languages?: string[] }, y: Parameters<typeof posAt>[0], botFile: string, problems: Problem[]): string[] {
+  const at = (p: (string | number)[]) => {
+    const pos = posAt(y, p);
+    return { file: botFile, line: pos.line, col: pos.col };
+  };
+  if (cfg.languages === undefined) return [cfg.language ?? 'en'];
+  if (cfg.language !== undefined)
+    problems.push({
+      severity: 'error',
+      code: 'conflicting_languages',
+      message: `bot.yaml sets both language (${cfg.language}) and languages (${cfg.languages.join(', ')})`,
+      hint: 'keep only `languages:` (the first one is the default language), or only `language:` for a bot with one language',
+      ...at(['language']),
+    });
+  const out: string[] = [];
+  const supported = Object.keys(SUPPORTED_LANGUAGES);
+  cfg.languages.forEach((code, i) => {
+    const where = at(['languages', i]);
+    if (!/^[a-z]{2}$/.test(code)) {
+      const base = code.trim().toLowerCase().split(/[-_]/)[0] ?? '';
+      problems.push({
+        severity: 'error',
+        code: 'invalid_language',
+        message: `"${code}" is not a language code`,
+        hint: /^[a-z]{2}$/.test(base) ? `write "${base}": languages are two lower-case letters (ISO 639-1), without a region` : 'write two-letter ISO 639-1 codes such as en, es, fr, de',
+        ...where,
+      });
+    } else if (!SUPPORTED_LANGUAGES[code]) {
+      problems.push({
+        severity: 'error',
+        code: 'unsupported_language',
+        message: `"${code}" is not a language Baton supports`,
+        hint: `supported (an @nlpjs/lang-xx package exists): ${supported.join(', ')}`,
+        ...where,
+      });
+    } else if (out.includes(code)) {
+      problems.push({ severity: 'error', code: 'duplicate_language', message: `${languageName(code)} (${code}) is listed twice`, hint: 'list each language once; the first one is the default', ...where });
+    } else if (!languagePackageInstalled(code)) {
+      problems.push({
+        severity: 'error',
+        code: 'language_not_installed',
+        message: `${languageName(code)} (${code}) needs the package ${languagePackage(code)}, which is not installed`,
+        hint: `run \`npm install ${languagePackage(code)}\` (it holds the stemmer and the language detector's model)`,
+        ...where,
+      });
+    } else {
+      out.push(code);
+      if (!(BATON_LANGUAGES as readonly string[]).includes(code))
+        problems.push({
+          severity: 'warning',
+          code: 'language_without_defaults',
+          message: `Baton has no built-in intents, default wording or yes/no words in ${languageName(code)} (${code})`,
+          hint: 'write every message of `messages:` in it, and teach greetings, thanks, "talk to a person", cancel and start over as flows',
+          ...where,
+        });
+    }
+  });
+  return out.length ? out : ['en'];
 }
 
 /** A bot.yaml duration ("90s", "30m", "24h", "7d") in milliseconds; `0`, "0" and "never" → null (off). The schema has checked the form. */

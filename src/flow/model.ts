@@ -33,6 +33,11 @@ export interface MessageTemplate {
   image?: { url: string; alt?: string };
   cards?: Card[];
   links?: { title: string; url: string }[];
+  /**
+   * Multilingual bots: this message in the bot's other languages — the same message with its texts
+   * (text, titles, subtitles, alt texts) in that language. Absent: the same in every language.
+   */
+  translations?: Record<string, MessageTemplate>;
 }
 
 export type SlotDef = SlotType & {
@@ -84,6 +89,8 @@ export type Step =
 export interface Flow {
   id: string;
   title: string;
+  /** Multilingual bots: the title in the bot's other languages (absent: `title` everywhere). */
+  titles?: Record<string, string>;
   description?: string;
   intent: string;
   examples: string[];
@@ -91,6 +98,10 @@ export interface Flow {
   payloads: string[];
   /** Where each of `examples` is written, for problems about one example. */
   examplePos?: SourcePos[];
+  /** Multilingual bots: trigger examples in the bot's other languages (`examples` are the default language's), with their positions. */
+  localExamples?: Record<string, { examples: string[]; pos: SourcePos[] }>;
+  /** Keywords that only count in one language (`trigger.keywords: { es: [...] }`); `keywords` count in every language. */
+  localKeywords?: Record<string, string[]>;
   slots: Record<string, SlotDef>;
   steps: Step[];
   stepIndex: Record<string, number>;
@@ -109,6 +120,19 @@ export interface Article {
   link?: string;
   body: string;
   askFeedback: boolean;
+  file: string;
+  pos: SourcePos;
+  /** Multilingual bots: the article in the bot's other languages, from `<id>.<lang>.md`. */
+  translations?: Record<string, ArticleTranslation>;
+}
+
+/** An article in another language (`<id>.<lang>.md`): its own title, questions, answer and link. */
+export interface ArticleTranslation {
+  title: string;
+  questions: string[];
+  questionPos?: SourcePos[];
+  body: string;
+  link?: string;
   file: string;
   pos: SourcePos;
 }
@@ -148,6 +172,11 @@ export interface BotConfig {
     suggestionThreshold: number;
     /** Engine settings, read by src/nlu and src/main.ts (the interpreter reads only the numbers above). Absent = defaults. */
     engine?: NluEngineConfig;
+    /**
+     * Multilingual bots: the resolved numbers of each language's matcher (each language has its own
+     * model and `auto` threshold). The numbers above are the default language's.
+     */
+    languages?: Record<string, { threshold: number; ambiguityMargin: number; digressionThreshold: number }>;
   };
   fallback: { offerHandoffAfter: number };
   /** bot.yaml `handoff:` (queues, hours, triggers, afterFlow; see docs/handoff.md). */
@@ -160,7 +189,10 @@ export interface BotConfig {
 export interface Bot {
   id: string;
   name: string;
+  /** The default language (bot.yaml `language`, or the first of `languages`). */
   language: string;
+  /** Every language of the bot, the default first (one entry for a single-language bot; absent in bots built by hand). */
+  languages?: string[];
   dir: string;
   flowsDir: string;
   knowledgeDir: string;
@@ -181,6 +213,10 @@ export interface Bot {
   keywords: Record<string, string>;
   /** Human title of an intent (used in suggestions and "Did you mean…?"). */
   titles: Record<string, string>;
+  /** Multilingual bots: titles in the other languages, by language then intent (missing: `titles`). */
+  localTitles?: Record<string, Record<string, string>>;
+  /** Multilingual bots: keywords that only count in one language, by language then lower-cased keyword. */
+  localKeywords?: Record<string, Record<string, string>>;
   /** Variables assigned anywhere (set steps and action results), for template checks. */
   knownVars: string[];
 }

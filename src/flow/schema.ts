@@ -13,33 +13,60 @@ const id = z
   .max(100)
   .regex(/^[A-Za-z][A-Za-z0-9_.-]*$/, 'use letters, digits, "_", "-" or "." and start with a letter');
 
+/** A language code as a key of a per-language map (`{ en: …, es: … }`); the loader checks it is one of the bot's languages. */
+export const LANGUAGE_KEY = /^[a-z]{2}$/;
+
+/**
+ * A per-language map, `{ en: …, es: … }`: a non-empty map whose keys all look like language codes
+ * and whose values all fit `item`. Written as a custom type (not a record) so that a message map
+ * with a misspelt key (`{ txet: … }`) still gets "unknown key" rather than a union error.
+ */
+export function languageMap<T extends z.ZodType>(item: T) {
+  return z.custom<Record<string, z.infer<T>>>(
+    (v) =>
+      !!v &&
+      typeof v === 'object' &&
+      !Array.isArray(v) &&
+      Object.keys(v).length > 0 &&
+      Object.entries(v as Record<string, unknown>).every(([k, x]) => LANGUAGE_KEY.test(k) && item.safeParse(x).success),
+    { message: 'expected a text, or a map of language code to text such as { en: "Hello", es: "Hola" }' },
+  );
+}
+
+/** A customer-visible text: one text for every language, or one per language (`{ en: …, es: … }`). */
+export const localizedText = z.union([z.string(), languageMap(z.string())]);
+const localizedTitle = z.union([z.string().min(1), languageMap(z.string().min(1))]);
+/** A list of phrases (examples, keywords, synonyms): one list, or one list per language. */
+const localizedList = z.union([z.array(z.string().min(1)), languageMap(z.array(z.string().min(1)))]);
+
 export const buttonSchema = z.union([
-  z.string().min(1),
+  localizedTitle,
   z.strictObject({
-    title: z.string().min(1),
+    title: localizedTitle,
     payload: z.string().min(1).optional(),
     url: z.string().url().optional(),
   }),
 ]);
 
 export const cardSchema = z.strictObject({
-  title: z.string().min(1),
-  subtitle: z.string().optional(),
+  title: localizedTitle,
+  subtitle: localizedText.optional(),
   image: z.string().optional(),
   url: z.string().optional(),
   buttons: z.array(buttonSchema).optional(),
 });
 
 export const messageObjectSchema = z.strictObject({
-  text: z.string().optional(),
+  text: localizedText.optional(),
   quickReplies: z.array(buttonSchema).optional(),
   buttons: z.array(buttonSchema).optional(),
-  image: z.union([z.string(), z.strictObject({ url: z.string(), alt: z.string().optional() })]).optional(),
+  image: z.union([z.string(), z.strictObject({ url: z.string(), alt: localizedText.optional() })]).optional(),
   cards: z.array(cardSchema).optional(),
-  links: z.array(z.strictObject({ title: z.string(), url: z.string() })).optional(),
+  links: z.array(z.strictObject({ title: localizedText, url: z.string() })).optional(),
 });
 
-export const messageSchema = z.union([z.string(), messageObjectSchema]);
+/** A message: a text (or per-language texts), or a message map. */
+export const messageSchema = z.union([localizedText, messageObjectSchema]);
 /** `say:` takes one message or a list of messages. */
 export const saySchema = z.union([messageSchema, z.array(messageSchema).min(1)]);
 
@@ -47,8 +74,8 @@ const choiceOption = z.union([
   z.string().min(1),
   z.strictObject({
     value: z.string().min(1),
-    title: z.string().optional(),
-    synonyms: z.array(z.string().min(1)).optional(),
+    title: localizedText.optional(),
+    synonyms: localizedList.optional(),
   }),
 ]);
 
@@ -81,8 +108,10 @@ export const slotSchema = z.discriminatedUnion('type', [
 
 export const triggerSchema = z.strictObject({
   intent: id.optional(),
-  examples: z.array(z.string().min(1)).optional(),
-  keywords: z.array(z.string().min(1)).optional(),
+  /** A list (the bot's default language) or one list per language. */
+  examples: localizedList.optional(),
+  /** A list (every language) or one list per language. */
+  keywords: localizedList.optional(),
   payloads: z.array(z.string().min(1)).optional(),
 });
 
@@ -134,7 +163,7 @@ export const STEP_KINDS = Object.keys(STEP_SCHEMAS) as StepKind[];
 
 export const flowFileSchema = z.strictObject({
   id: id.optional(),
-  title: z.string().min(1).optional(),
+  title: localizedTitle.optional(),
   description: z.string().optional(),
   trigger: triggerSchema.optional(),
   slots: z.record(id, z.unknown()).optional(),
@@ -151,6 +180,14 @@ export const articleFrontMatterSchema = z.strictObject({
   tags: z.array(z.string()).optional(),
   link: z.string().optional(),
   askFeedback: z.boolean().optional(),
+});
+
+/** Front matter of an article's translation, `<id>.<lang>.md`: the rest (id, tags, askFeedback) comes from `<id>.md`. */
+export const articleTranslationFrontMatterSchema = z.strictObject({
+  title: z.string().min(1),
+  questions: z.array(z.string().min(1)).default([]),
+  /** A help-centre page in this language (default: the main article's `link`). */
+  link: z.string().optional(),
 });
 
 // ------------------------------------------------------------------------------ handoff (bot.yaml `handoff:`)
@@ -219,7 +256,10 @@ const autoOrUnit = z.preprocess((v) => (v === 'auto' ? undefined : v), z.number(
 export const botFileSchema = z.strictObject({
   id: id.optional(),
   name: z.string().min(1),
-  language: z.string().min(2).max(5).default('en'),
+  /** The bot's one language (default `en`). */
+  language: z.string().min(2).max(5).optional(),
+  /** Several languages, the first being the default: an alternative to `language` (see docs/flows.md). */
+  languages: z.array(z.string()).min(1).optional(),
   description: z.string().optional(),
   flows: z.string().optional(),
   knowledge: z.string().optional(),

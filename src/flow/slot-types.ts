@@ -20,7 +20,7 @@ export type SlotType =
   | { type: 'phone' }
   | { type: 'date'; past?: boolean; future?: boolean } // past: only today or earlier allowed; future: only today or later
   | { type: 'yes_no' }
-  | { type: 'choice'; options: { value: string; synonyms?: string[]; title?: string }[] }
+  | { type: 'choice'; options: { value: string; synonyms?: string[]; title?: string; /** The title in a multilingual bot's other languages (also accepted as answers). */ titles?: Record<string, string> }[] }
   | { type: 'pattern'; pattern: string; flags?: string; normalize?: 'upper' | 'lower' | 'none' };
 
 export type ExtractFailure = 'no_value' | 'out_of_range' | 'too_short' | 'too_long' | 'not_allowed';
@@ -30,6 +30,11 @@ export interface ExtractOptions {
   mode: 'answer' | 'scan';
   /** 'YYYY-MM-DD', injected by the caller; this module never reads the clock. */
   today: string;
+  /**
+   * The conversation's language: yes/no answers are understood in English and in this language
+   * (Spanish, French, German). Numbers, dates and the rest are read the same in every language.
+   */
+  language?: string;
 }
 
 /** Messages longer than this are cut (or, for `text` slots, rejected as too long). */
@@ -82,7 +87,7 @@ export function extractSlotValue(slot: SlotType, text: string, opts: ExtractOpti
     case 'date':
       return extractDate(slot, input, mode, parseToday(opts.today));
     case 'yes_no':
-      return mode === 'scan' ? NO_VALUE : extractYesNo(input);
+      return mode === 'scan' ? NO_VALUE : extractYesNo(input, opts.language);
     case 'choice':
       return extractChoice(slot, input, mode);
     case 'pattern':
@@ -522,6 +527,49 @@ const PHRASES = new Map<string, Polarity>(YES_NO_PHRASES);
 const MAX_PHRASE_WORDS = 4;
 const NEGATORS = new Set(['not', "isn't", 'isnt', "wasn't", 'wasnt', "ain't"]);
 
+/** Yes / no / unsure in the other languages Baton speaks, added to the English ones in a conversation in that language. */
+const LOCAL_YES_NO: Record<string, { phrases: [string, Polarity][]; negators: string[] }> = {
+  es: {
+    phrases: [
+      ['no sé', 'unsure'], ['no se', 'unsure'], ['no lo sé', 'unsure'], ['no lo se', 'unsure'], ['quizás', 'unsure'], ['quizas', 'unsure'], ['quizá', 'unsure'],
+      ['tal vez', 'unsure'], ['a lo mejor', 'unsure'], ['no estoy seguro', 'unsure'], ['no estoy segura', 'unsure'], ['ni idea', 'unsure'],
+      ['sí', 'yes'], ['si', 'yes'], ['sip', 'yes'], ['claro', 'yes'], ['claro que sí', 'yes'], ['claro que si', 'yes'], ['vale', 'yes'], ['de acuerdo', 'yes'],
+      ['por supuesto', 'yes'], ['correcto', 'yes'], ['exacto', 'yes'], ['perfecto', 'yes'], ['venga', 'yes'], ['dale', 'yes'], ['sí por favor', 'yes'],
+      ['si por favor', 'yes'], ['efectivamente', 'yes'], ['sin problema', 'yes'], ['está bien', 'yes'], ['esta bien', 'yes'],
+      ['no', 'no'], ['nop', 'no'], ['para nada', 'no'], ['no gracias', 'no'], ['nunca', 'no'], ['de ninguna manera', 'no'], ['todavía no', 'no'],
+      ['todavia no', 'no'], ['ahora no', 'no'], ['mejor no', 'no'], ['incorrecto', 'no'], ['en absoluto', 'no'],
+    ],
+    negators: [],
+  },
+  fr: {
+    phrases: [
+      ['je ne sais pas', 'unsure'], ['je sais pas', 'unsure'], ['sais pas', 'unsure'], ['peut être', 'unsure'], ['peut etre', 'unsure'],
+      ['aucune idée', 'unsure'], ['aucune idee', 'unsure'], ['pas sûr', 'unsure'], ['pas sur', 'unsure'], ['pas sûre', 'unsure'], ['pas sure', 'unsure'],
+      ['oui', 'yes'], ['ouais', 'yes'], ['ouaip', 'yes'], ["d'accord", 'yes'], ['dac', 'yes'], ['bien sûr', 'yes'], ['bien sur', 'yes'],
+      ['exactement', 'yes'], ['tout à fait', 'yes'], ['tout a fait', 'yes'], ['volontiers', 'yes'], ['parfait', 'yes'], ['carrément', 'yes'],
+      ['oui merci', 'yes'], ['oui svp', 'yes'], ['avec plaisir', 'yes'], ['ça marche', 'yes'], ['ca marche', 'yes'], ['entendu', 'yes'], ['c\'est ça', 'yes'],
+      ['non', 'no'], ['nan', 'no'], ['pas du tout', 'no'], ['non merci', 'no'], ['jamais', 'no'], ['pas encore', 'no'], ['pas maintenant', 'no'],
+      ['surtout pas', 'no'], ['faux', 'no'],
+    ],
+    negators: ['pas'],
+  },
+  de: {
+    phrases: [
+      ['weiß nicht', 'unsure'], ['weiss nicht', 'unsure'], ['ich weiß nicht', 'unsure'], ['ich weiss nicht', 'unsure'], ['keine ahnung', 'unsure'],
+      ['vielleicht', 'unsure'], ['nicht sicher', 'unsure'], ['bin mir nicht sicher', 'unsure'], ['eventuell', 'unsure'],
+      ['ja', 'yes'], ['jawohl', 'yes'], ['jap', 'yes'], ['jo', 'yes'], ['genau', 'yes'], ['klar', 'yes'], ['natürlich', 'yes'], ['natuerlich', 'yes'],
+      ['gerne', 'yes'], ['gern', 'yes'], ['einverstanden', 'yes'], ['in ordnung', 'yes'], ['richtig', 'yes'], ['stimmt', 'yes'], ['passt', 'yes'],
+      ['ja bitte', 'yes'], ['ja gerne', 'yes'], ['auf jeden fall', 'yes'], ['selbstverständlich', 'yes'], ['alles klar', 'yes'],
+      ['nein', 'no'], ['nee', 'no'], ['ne', 'no'], ['nö', 'no'], ['auf keinen fall', 'no'], ['nein danke', 'no'], ['niemals', 'no'], ['noch nicht', 'no'],
+      ['jetzt nicht', 'no'], ['falsch', 'no'], ['lieber nicht', 'no'], ['gar nicht', 'no'],
+    ],
+    negators: ['nicht'],
+  },
+};
+const LOCAL_PHRASES = new Map<string, { phrases: Map<string, Polarity>; negators: Set<string> }>(
+  Object.entries(LOCAL_YES_NO).map(([l, x]) => [l, { phrases: new Map([...YES_NO_PHRASES, ...x.phrases]), negators: new Set([...NEGATORS, ...x.negators]) }]),
+);
+
 /** Squash elongated words: "yesss" → "yes", "nooo" → "no", "okkk" → "ok". */
 function canonicalWord(w: string): string {
   if (/^y+e+s+$/.test(w)) return 'yes';
@@ -534,7 +582,10 @@ function canonicalWord(w: string): string {
   return w;
 }
 
-function extractYesNo(text: string): ExtractResult {
+function extractYesNo(text: string, language?: string): ExtractResult {
+  const local = language ? LOCAL_PHRASES.get(language) : undefined;
+  const phrases = local?.phrases ?? PHRASES;
+  const negators = local?.negators ?? NEGATORS;
   const low = lowerSameLength(text).replace(/[’‘`]/g, "'");
   const toks = [...low.matchAll(/👍|👎|[\p{L}\p{N}]+(?:'[\p{L}]+)?/gu)].map((m) => ({
     w: canonicalWord(m[0]),
@@ -548,7 +599,7 @@ function extractYesNo(text: string): ExtractResult {
   }
   const phraseAt = (i: number): { pol: Polarity; len: number } | null => {
     for (let len = Math.min(MAX_PHRASE_WORDS, toks.length - i); len >= 1; len--) {
-      const pol = PHRASES.get(toks.slice(i, i + len).map((t) => t.w).join(' '));
+      const pol = phrases.get(toks.slice(i, i + len).map((t) => t.w).join(' '));
       if (pol) return { pol, len };
     }
     return null;
@@ -558,7 +609,7 @@ function extractYesNo(text: string): ExtractResult {
   for (let i = 0; i < toks.length; ) {
     let hit = phraseAt(i);
     // "not right", "isn't correct" → no
-    if ((!hit || hit.pol === 'no') && NEGATORS.has(toks[i].w) && i + 1 < toks.length) {
+    if ((!hit || hit.pol === 'no') && negators.has(toks[i].w) && i + 1 < toks.length) {
       const next = phraseAt(i + 1);
       if (next && next.pol === 'yes') hit = { pol: 'no', len: next.len + 1 };
     }
@@ -597,7 +648,8 @@ function sameWord(a: string, b: string): boolean {
 }
 
 function optionPhrases(opt: ChoiceSlot['options'][number]): string[][] {
-  const raw = [opt.value, opt.title, ...(Array.isArray(opt.synonyms) ? opt.synonyms : [])];
+  const titles = opt.titles && typeof opt.titles === 'object' ? Object.values(opt.titles) : [];
+  const raw = [opt.value, opt.title, ...titles, ...(Array.isArray(opt.synonyms) ? opt.synonyms : [])];
   const out: string[][] = [];
   for (const r of raw) {
     if (typeof r !== 'string') continue;
@@ -850,7 +902,8 @@ function validateChoice(options: unknown, problems: string[]): void {
       problems.push(`option value "${opt.value}" appears more than once`);
       return;
     }
-    const phrases = [opt.value, opt.title, ...(Array.isArray(opt.synonyms) ? opt.synonyms : [])];
+    const titles = (opt as { titles?: unknown }).titles;
+    const phrases = [opt.value, opt.title, ...(titles && typeof titles === 'object' ? Object.values(titles as Record<string, unknown>) : []), ...(Array.isArray(opt.synonyms) ? opt.synonyms : [])];
     for (const p of phrases) {
       if (typeof p !== 'string') continue;
       const key = tokens(p).map((t) => t.w).join(' ');

@@ -3,7 +3,8 @@
  * to the append-only event log.
  *
  * Compatibility: fields added after version 1 (`lastCustomerAt`, `resolvedAt`, status
- * `resolved`, pending `resume`, `lowConfidence`, `negative`, `handoff.priority/flow/step/agent`) are optional additions, so the version stays 1 and no
+ * `resolved`, pending `resume`, `lowConfidence`, `negative`, `handoff.priority/flow/step/agent`,
+ * `language`/`languageSource`/`languageVote`) are optional additions, so the version stays 1 and no
  * migration is needed: a snapshot written before them reads as is (no known time of the
  * last customer message = no "welcome back" question on the next message; no `resolvedAt`
  * = not resolved). Keeping the version also keeps rolling deploys working: a server still
@@ -95,6 +96,16 @@ export interface ConversationState {
    * never used one.
    */
   route?: ChannelRoute;
+  /**
+   * Bots with several languages: the conversation's language — replies are written in it and the
+   * customer's messages are understood by its model. Absent: the bot's default language (always so
+   * for single-language bots, and for states written before languages existed).
+   */
+  language?: string;
+  /** How `language` was set: `default` (assumed), `preferred` (profile, channel or browser), `detected` (from the customer's messages). */
+  languageSource?: 'default' | 'preferred' | 'detected';
+  /** Weak evidence for another language, in a row (see decideLanguage in src/nlu/language.ts). */
+  languageVote?: { language: string; count: number };
 }
 
 /** Where to reach a customer on a messaging channel. */
@@ -109,9 +120,12 @@ export interface ChannelRoute {
   lastInboundAt: string;
 }
 
-export function initialState(opts: { channel?: string; profile?: Record<string, JsonValue>; route?: ChannelRoute } = {}): ConversationState {
+export function initialState(
+  opts: { channel?: string; profile?: Record<string, JsonValue>; route?: ChannelRoute; language?: { language: string; source: 'default' | 'preferred' } } = {},
+): ConversationState {
   return {
     ...(opts.route ? { route: opts.route } : {}),
+    ...(opts.language ? { language: opts.language.language, languageSource: opts.language.source } : {}),
     v: STATE_VERSION,
     status: 'active',
     stack: [],

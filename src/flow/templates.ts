@@ -15,18 +15,23 @@ hb.registerHelper('default', (v: unknown, d: unknown) => (isEmpty(v) ? d : v));
 /** `{{encode vars.query}}`: percent-encode a value for use inside a URL. */
 hb.registerHelper('encode', (v: unknown) => (v === undefined || v === null ? '' : encodeURIComponent(String(v))));
 hb.registerHelper('join', (v: unknown, sep: unknown) => (Array.isArray(v) ? v.join(typeof sep === 'string' ? sep : ', ') : v));
-hb.registerHelper('money', (v: unknown, cur: unknown) => {
+/** The locale of the message being rendered: US English, or the conversation's language (`renderTemplate(…, language)`). */
+const localeOf = (options: unknown): string => {
+  const lang = (options as { data?: { lang?: unknown } } | undefined)?.data?.lang;
+  return typeof lang === 'string' && lang !== 'en' ? lang : 'en-US';
+};
+hb.registerHelper('money', (v: unknown, cur: unknown, options?: unknown) => {
   const n = typeof v === 'number' ? v : Number(v);
   if (!Number.isFinite(n)) return v;
   const c = typeof cur === 'string' ? cur : 'USD';
-  return new Intl.NumberFormat('en-US', { style: 'currency', currency: c }).format(n);
+  return new Intl.NumberFormat(localeOf(typeof cur === 'string' ? options : cur), { style: 'currency', currency: c }).format(n);
 });
-/** `{{date vars.when}}` → "Tuesday, December 1, 2026" (UTC, no clock read). */
-hb.registerHelper('date', (v: unknown) => {
+/** `{{date vars.when}}` → "Tuesday, December 1, 2026" ("martes, 1 de diciembre de 2026" in Spanish; UTC, no clock read). */
+hb.registerHelper('date', (v: unknown, options?: unknown) => {
   if (typeof v !== 'string') return v;
   const d = new Date(v.length === 10 ? v + 'T00:00:00Z' : v);
   if (Number.isNaN(d.getTime())) return v;
-  return d.toLocaleDateString('en-US', { weekday: 'long', year: 'numeric', month: 'long', day: 'numeric', timeZone: 'UTC' });
+  return d.toLocaleDateString(localeOf(options), { weekday: 'long', year: 'numeric', month: 'long', day: 'numeric', timeZone: 'UTC' });
 });
 
 export const TEMPLATE_HELPERS = ['eq', 'ne', 'upper', 'lower', 'default', 'join', 'money', 'date', 'encode', 'if', 'unless', 'each', 'with', 'lookup', 'log'];
@@ -36,14 +41,14 @@ export const TEMPLATE_ROOTS = ['slots', 'vars', 'profile', 'bot', 'conversation'
 const cache = new Map<string, HandlebarsTemplateDelegate>();
 const MAX_CACHE = 5000;
 
-export function renderTemplate(source: string, data: Record<string, unknown>): string {
+export function renderTemplate(source: string, data: Record<string, unknown>, language?: string): string {
   let fn = cache.get(source);
   if (!fn) {
     fn = hb.compile(source, { strict: false, knownHelpersOnly: false });
     if (cache.size >= MAX_CACHE) cache.clear();
     cache.set(source, fn);
   }
-  return fn(data, { allowProtoPropertiesByDefault: false, allowProtoMethodsByDefault: false });
+  return fn(data, { allowProtoPropertiesByDefault: false, allowProtoMethodsByDefault: false, ...(language ? { data: { lang: language } } : {}) });
 }
 
 const rawCache = new Map<string, HandlebarsTemplateDelegate>();

@@ -10,6 +10,8 @@ import { closestName } from './compile';
 import { builtinIntentsFor } from '../nlu/builtin-intents';
 import { overlappingExampleProblems } from '../nlu/overlap';
 import { engineConfigOf } from '../nlu/settings';
+import { articleQuestions, botLanguages, flowExamples } from '../nlu/corpus';
+import { languageName } from './i18n';
 
 interface Ctx {
   bot: Bot;
@@ -170,31 +172,12 @@ export function normalizeExample(text: string): string {
 
 function checkExamples(ctx: Ctx) {
   const { bot } = ctx;
-  const seen = new Map<string, { intent: string; pos: SourcePos }>();
-  for (const b of builtinIntentsFor(bot.language)) for (const ex of b.examples) seen.set(normalizeExample(ex), { intent: b.intent, pos: { file: '(built-in)', line: 0, col: 0 } });
-  const add = (intent: string, ex: string, pos: SourcePos, flow?: string) => {
-    const key = normalizeExample(ex);
-    if (!key) return;
-    const prev = seen.get(key);
-    if (prev && prev.intent !== intent) {
-      const builtin = prev.intent.startsWith('builtin.');
-      const overridden = builtin && bot.intents[prev.intent]?.kind !== 'builtin';
-      if (!overridden || prev.intent !== intent)
-        push(ctx, pos, {
-          severity: builtin ? 'warning' : 'error',
-          code: 'duplicate_example',
-          message: `the example "${ex}" is also an example of ${builtin ? 'the built-in intent' : 'intent'} "${prev.intent}"${builtin ? '' : ` (${prev.pos.file}:${prev.pos.line})`}`,
-          hint: 'the same sentence cannot teach two intents; keep it in one of them',
-          flow,
-        });
-      return;
-    }
-    if (!prev) seen.set(key, { intent, pos });
-  };
+  const languages = botLanguages(bot);
   for (const f of Object.values(bot.flows)) {
-    f.examples.forEach((ex, i) => add(f.intent, ex, f.examplePos?.[i] ?? f.pos, f.id));
     const isCalled = Object.values(bot.flows).some((o) => o.steps.some((s) => s.kind === 'flow' && s.flow === f.id));
-    const reachable = f.examples.length > 0 || f.keywords.length > 0 || f.payloads.length > 0 || isCalled || bot.welcomeFlow === f.id || bot.config.handoff.afterFlow === f.id || f.intent.startsWith('builtin.');
+    const anyExamples = f.examples.length > 0 || Object.values(f.localExamples ?? {}).some((l) => l.examples.length > 0);
+    const reachable =
+      anyExamples || f.keywords.length > 0 || Object.keys(f.localKeywords ?? {}).length > 0 || f.payloads.length > 0 || isCalled || bot.welcomeFlow === f.id || bot.config.handoff.afterFlow === f.id || f.intent.startsWith('builtin.');
     if (!reachable)
       push(ctx, f.pos, {
         severity: 'warning',
@@ -203,10 +186,44 @@ function checkExamples(ctx: Ctx) {
         hint: 'add `trigger: { examples: [...] }` or call it with a `flow:` step',
         flow: f.id,
       });
-    else if (f.examples.length > 0 && f.examples.length < 5)
-      push(ctx, f.pos, { severity: 'warning', code: 'few_examples', message: `flow "${f.id}" has only ${f.examples.length} trigger example(s)`, hint: 'give at least 10 varied examples for reliable recognition', flow: f.id });
   }
-  for (const a of Object.values(bot.articles)) a.questions.forEach((q, i) => add(a.intent, q, a.questionPos?.[i] ?? a.pos));
+  // Each language has its own model: a sentence may teach one intent per language.
+  for (const language of languages) {
+    const seen = new Map<string, { intent: string; pos: SourcePos }>();
+    for (const b of builtinIntentsFor(language)) for (const ex of b.examples) seen.set(normalizeExample(ex), { intent: b.intent, pos: { file: '(built-in)', line: 0, col: 0 } });
+    const add = (intent: string, ex: string, pos: SourcePos, flow?: string) => {
+      const key = normalizeExample(ex);
+      if (!key) return;
+      const prev = seen.get(key);
+      if (prev && prev.intent !== intent) {
+        const builtin = prev.intent.startsWith('builtin.');
+        const overridden = builtin && bot.intents[prev.intent]?.kind !== 'builtin';
+        if (!overridden || prev.intent !== intent)
+          push(ctx, pos, {
+            severity: builtin ? 'warning' : 'error',
+            code: 'duplicate_example',
+            message: `the example "${ex}" is also an example of ${builtin ? 'the built-in intent' : 'intent'} "${prev.intent}"${builtin ? '' : ` (${prev.pos.file}:${prev.pos.line})`}`,
+            hint: 'the same sentence cannot teach two intents; keep it in one of them',
+            flow,
+          });
+        return;
+      }
+      if (!prev) seen.set(key, { intent, pos });
+    };
+    for (const f of Object.values(bot.flows)) {
+      const examples = flowExamples(bot, f, language);
+      examples.forEach((e) => add(f.intent, e.text, e.pos, f.id));
+      if (examples.length > 0 && examples.length < 5)
+        push(ctx, examples[0]!.pos.file === f.file && language === languages[0] ? f.pos : examples[0]!.pos, {
+          severity: 'warning',
+          code: 'few_examples',
+          message: `flow "${f.id}" has only ${examples.length} trigger example(s)${languages.length > 1 ? ` in ${languageName(language)}` : ''}`,
+          hint: 'give at least 10 varied examples for reliable recognition',
+          flow: f.id,
+        });
+    }
+    for (const a of Object.values(bot.articles)) for (const q of articleQuestions(bot, a, language)) add(a.intent, q.text, q.pos);
+  }
 }
 
 export function validateBot(bot: Bot, problems: Problem[], opts: { botFile: string; messagePos?: Record<string, SourcePos> }): void {
@@ -285,15 +302,20 @@ export function validateBot(bot: Bot, problems: Problem[], opts: { botFile: stri
   checkSubflowCycles(ctx);
   checkHandoffConfig(ctx, opts.botFile);
   checkExamples(ctx);
-  // Near-duplicate examples of different intents (exact duplicates are duplicate_example above).
+  // Near-duplicate examples of different intents (exact duplicates are duplicate_example above), per language.
   const engine = engineConfigOf(bot.config.nlu);
-  problems.push(
-    ...overlappingExampleProblems(bot, {
-      skip: (x, y) => normalizeExample(x) === normalizeExample(y),
-      outOfScope: engine.matcher === 'linear' && engine.outOfScope,
-    }),
-  );
-  for (const a of Object.values(bot.articles)) checkTemplates(ctx, [{ text: a.body }], a.pos, undefined, undefined, ['article']);
+  for (const language of botLanguages(bot))
+    problems.push(
+      ...overlappingExampleProblems(bot, {
+        language,
+        skip: (x, y) => normalizeExample(x) === normalizeExample(y),
+        outOfScope: engine.matcher === 'linear' && engine.outOfScope,
+      }),
+    );
+  for (const a of Object.values(bot.articles)) {
+    checkTemplates(ctx, [{ text: a.body }], a.pos, undefined, undefined, ['article']);
+    for (const t of Object.values(a.translations ?? {})) checkTemplates(ctx, [{ text: t.body }], t.pos, undefined, undefined, ['article']);
+  }
 }
 
 /** Event types Baton writes itself; `record:` steps may not use them. */

@@ -22,6 +22,11 @@ export const createConversationBody = z
   .strictObject({
     botId: z.string().min(1).max(100).optional().describe('The bot to talk to; must be the bot this server runs.'),
     identity: identityClaim.optional(),
+    language: z
+      .string()
+      .max(35)
+      .optional()
+      .describe('The customer\'s preferred language, e.g. the browser\'s "es-MX". A bot with several languages starts the conversation in it (when it is one of its languages); otherwise ignored.'),
   })
   .describe('Start a conversation. Without identity the customer is an anonymous visitor, authorised by the returned token alone.');
 

@@ -9,7 +9,8 @@ import type { IntentMatcher, TrainingCorpus, TrainProgress } from './port';
  *
  * Files: `<cacheDir>/model-<first 16 hex of the hash>.json`, written atomically (temp file + rename).
  * The cache is an optimisation: an unreadable, corrupt or unwritable cache only costs a retrain
- * (and a warning through `log`), never a crash. The 3 most recently used model files are kept.
+ * (and a warning through `log`), never a crash. The 3 most recently used model files are kept (per
+ * language: a bot with several languages has one model per language, see `keep`).
  */
 
 const CACHE_FORMAT = 'baton.nlu-model-cache';
@@ -67,6 +68,11 @@ export interface LoadOrTrainOptions {
   meta?: (matcher: IntentMatcher) => Promise<unknown> | unknown;
   /** Checks stored meta read back from the cache; a cache entry whose meta fails it is retrained. */
   isMeta?: (meta: unknown) => boolean;
+  /**
+   * How many model files to keep in `cacheDir` (the most recently used; default 3). A bot with
+   * several languages keeps one model per language in the same folder: pass 3 × its languages.
+   */
+  keep?: number;
 }
 
 export interface LoadOrTrainResult {
@@ -108,7 +114,7 @@ export async function loadOrTrain(opts: LoadOrTrainOptions): Promise<LoadOrTrain
       const trainMs = Date.now() - loadStarted;
       await touch(file);
       log(`nlu: loaded ${matcher.name} model from cache ${file} (${trainMs} ms)`);
-      await prune(cacheDir, file, log);
+      await prune(cacheDir, file, log, opts.keep);
       return { matcher, hash, fromCache: true, trainMs, file, ...(opts.meta ? { meta: cached.meta } : {}) };
     } catch (err) {
       log(`nlu: warning: ignoring unusable model cache ${file} (${errMsg(err)}); retraining`);
@@ -138,7 +144,7 @@ export async function loadOrTrain(opts: LoadOrTrainOptions): Promise<LoadOrTrain
   } catch (err) {
     log(`nlu: warning: could not write model cache ${file} (${errMsg(err)}); the model will be retrained next start`);
   }
-  await prune(cacheDir, file, log);
+  await prune(cacheDir, file, log, opts.keep);
   return { matcher, hash, fromCache: false, trainMs, file, ...(opts.meta ? { meta } : {}) };
 }
 
@@ -185,7 +191,7 @@ async function touch(file: string): Promise<void> {
 }
 
 /** Keeps the KEEP_MODELS most recently used model files (always `current`), removes stale temp files. */
-async function prune(cacheDir: string, current: string, log: (msg: string) => void): Promise<void> {
+async function prune(cacheDir: string, current: string, log: (msg: string) => void, keep = KEEP_MODELS): Promise<void> {
   let names: string[];
   try {
     names = await fs.readdir(cacheDir);
@@ -213,7 +219,7 @@ async function prune(cacheDir: string, current: string, log: (msg: string) => vo
     const bc = path.resolve(b.file) === currentResolved ? 1 : 0;
     return bc - ac || b.mtime - a.mtime || (a.file < b.file ? 1 : -1);
   });
-  for (const old of models.slice(KEEP_MODELS)) {
+  for (const old of models.slice(Math.max(1, keep))) {
     try {
       await fs.rm(old.file, { force: true });
       log(`nlu: removed old model cache ${old.file}`);

@@ -35,9 +35,9 @@ export function defaultFolds(examples: number): number {
 /** Bump when the way thresholds are resolved changes (part of the model cache key). */
 const ENGINE_VERSION = 2;
 
-/** The bot's training corpus: built-ins, flow triggers, article questions, and (linear matcher, `outOfScope`) the generic off-topic class. */
-export function trainingCorpus(bot: Bot, engine: NluEngineConfig = engineConfigOf(bot.config.nlu)): TrainingCorpus {
-  const corpus = buildCorpus(bot);
+/** The bot's training corpus in one language (default: the bot's default language): built-ins, flow triggers, article questions, and (linear matcher, `outOfScope`) the generic off-topic class. */
+export function trainingCorpus(bot: Bot, engine: NluEngineConfig = engineConfigOf(bot.config.nlu), language: string = bot.language): TrainingCorpus {
+  const corpus = buildCorpus(bot, language);
   if (engine.matcher !== 'linear' || !engine.outOfScope) return corpus;
   const own = new Set(corpus.intents.map((i) => i.intent));
   // A bot that defines an intent named like the rejection class keeps it as it is.

@@ -19,7 +19,7 @@ import type { TrainingIntent } from './port';
  */
 export const OUT_OF_SCOPE_INTENT = 'oos';
 
-export const OUT_OF_SCOPE_EXAMPLES: Record<'en', string[]> = {
+export const OUT_OF_SCOPE_EXAMPLES: Record<'en' | 'es' | 'fr' | 'de', string[]> = {
   en: [
     // weather
     'will it rain tomorrow',
@@ -129,6 +129,39 @@ export const OUT_OF_SCOPE_EXAMPLES: Record<'en', string[]> = {
     'banana',
     'xyz abc',
     'potato potato potato',
+  ],
+  // Shorter lists in the other languages Baton speaks, by the same rules.
+  es: [
+    'va a llover mañana', '¿qué tiempo hará el fin de semana?', '¿necesito paraguas hoy?', 'cuéntame un chiste', 'cántame una canción',
+    'escribe un poema sobre el mar', '¿jugamos a algo?', '¿cuál es la capital de australia?', '¿quién ganó el mundial de 2010?',
+    '¿quién pintó la mona lisa?', '¿por qué el cielo es azul?', '¿cuánto es 15 por 23?', 'raíz cuadrada de 144', 'convierte 10 millas a kilómetros',
+    '¿cómo se hacen las tortitas?', 'dame una receta de paella', 'recomiéndame una película', '¿cómo va el partido del madrid?',
+    '¿qué hora es en tokio?', 'pon una alarma a las 7', 'recuérdame llamar a mi madre', 'me duele la cabeza, ¿qué tomo?',
+    '¿cuál es el sentido de la vida?', '¿crees en dios?', '¿te quieres casar conmigo?', 'estoy aburrido', '¿cuántos años tienes?',
+    '¿cuál es tu color favorito?', 'hazme los deberes de mates', '¿cómo se dice manzana en inglés?', '¿cuánto vale el bitcoin hoy?',
+    '¿cada cuánto le doy de comer al gato?', 'asdfgh', 'mmmmm', 'patata patata',
+  ],
+  fr: [
+    "est-ce qu'il va pleuvoir demain", 'quel temps fera-t-il ce week-end ?', "j'ai besoin d'un parapluie aujourd'hui ?", 'raconte-moi une blague',
+    'chante-moi une chanson', 'écris un poème sur la mer', 'on fait un jeu ?', "quelle est la capitale de l'australie ?",
+    'qui a gagné la coupe du monde 2018 ?', 'qui a peint la joconde ?', 'pourquoi le ciel est bleu ?', 'combien font 15 fois 23 ?',
+    'racine carrée de 144', 'convertis 10 miles en kilomètres', 'comment faire des crêpes ?', 'donne-moi une recette de quiche',
+    'conseille-moi un bon film', 'quel est le score du match du psg ?', 'quelle heure est-il à tokyo ?', 'mets un réveil à 7h',
+    "rappelle-moi d'appeler ma mère", "j'ai mal à la tête, je prends quoi ?", 'quel est le sens de la vie ?', 'tu crois en dieu ?',
+    "veux-tu m'épouser ?", "je m'ennuie", 'tu as quel âge ?', 'quelle est ta couleur préférée ?', 'fais mes devoirs de maths',
+    'comment dit-on pomme en anglais ?', "combien vaut le bitcoin aujourd'hui ?", 'je dois nourrir mon chat combien de fois ?', 'azerty', 'hmmmm',
+    'patate patate',
+  ],
+  de: [
+    'wird es morgen regnen', 'wie wird das Wetter am Wochenende?', 'brauche ich heute einen Regenschirm?', 'erzähl mir einen Witz',
+    'sing mir ein Lied', 'schreib ein Gedicht über das Meer', 'lass uns ein Spiel spielen', 'was ist die Hauptstadt von Australien?',
+    'wer hat die WM 2014 gewonnen?', 'wer hat die Mona Lisa gemalt?', 'warum ist der Himmel blau?', 'was ist 15 mal 23?',
+    'Wurzel aus 144', 'rechne 10 Meilen in Kilometer um', 'wie macht man Pfannkuchen?', 'gib mir ein Rezept für Lasagne',
+    'empfiehl mir einen guten Film', 'wie steht es beim Bayern-Spiel?', 'wie spät ist es in Tokio?', 'stell einen Wecker auf 7 Uhr',
+    'erinnere mich daran, meine Mutter anzurufen', 'ich habe Kopfschmerzen, was soll ich nehmen?', 'was ist der Sinn des Lebens?',
+    'glaubst du an Gott?', 'willst du mich heiraten?', 'mir ist langweilig', 'wie alt bist du?', 'was ist deine Lieblingsfarbe?',
+    'mach meine Mathe-Hausaufgaben', 'was heißt Apfel auf Englisch?', 'was ist Bitcoin heute wert?', 'wie oft muss ich meine Katze füttern?',
+    'asdfgh', 'hmmmm', 'Kartoffel Kartoffel',
   ],
 };
 

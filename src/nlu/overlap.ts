@@ -13,6 +13,7 @@ import { languageSupport, normalizeText, type LanguageSupport } from './linear/t
 import type { Bot } from '../flow/model';
 import type { Problem } from '../flow/problems';
 import { builtinIntentsFor } from './builtin-intents';
+import { articleQuestions, flowExamples } from './corpus';
 import { outOfScopeFor } from './out-of-scope';
 
 export interface ExampleRef<P = unknown> {
@@ -147,27 +148,22 @@ function describeOrigin(o: ExampleOrigin, intent: string): string {
  */
 export function overlappingExampleProblems(
   bot: Bot,
-  opts: { skip?: (a: string, b: string) => boolean; outOfScope?: boolean; threshold?: number } = {},
+  opts: { skip?: (a: string, b: string) => boolean; outOfScope?: boolean; threshold?: number; language?: string } = {},
 ): Problem[] {
+  const language = opts.language ?? bot.language;
   const refs: ExampleRef<ExampleOrigin>[] = [];
-  for (const b of builtinIntentsFor(bot.language)) {
+  for (const b of builtinIntentsFor(language)) {
     // A flow that takes over a built-in intent (e.g. builtin.human) teaches it with its own examples too.
     for (const text of b.examples) refs.push({ intent: b.intent, text, pos: 'builtin' });
   }
-  if (opts.outOfScope) for (const o of outOfScopeFor(bot.language)) for (const text of o.examples) refs.push({ intent: o.intent, text, pos: 'out-of-scope' });
+  if (opts.outOfScope) for (const o of outOfScopeFor(language)) for (const text of o.examples) refs.push({ intent: o.intent, text, pos: 'out-of-scope' });
   for (const f of Object.values(bot.flows))
-    f.examples.forEach((text, i) => {
-      const p = f.examplePos?.[i] ?? f.pos;
-      refs.push({ intent: f.intent, text, pos: { file: p.file, line: p.line, col: p.col, flow: f.id } });
-    });
+    for (const { text, pos: p } of flowExamples(bot, f, language)) refs.push({ intent: f.intent, text, pos: { file: p.file, line: p.line, col: p.col, flow: f.id } });
   for (const a of Object.values(bot.articles))
-    a.questions.forEach((text, i) => {
-      const p = a.questionPos?.[i] ?? a.pos;
-      refs.push({ intent: a.intent, text, pos: { file: p.file, line: p.line, col: p.col } });
-    });
+    for (const { text, pos: p } of articleQuestions(bot, a, language)) refs.push({ intent: a.intent, text, pos: { file: p.file, line: p.line, col: p.col } });
   const skip = opts.skip;
   const overlaps = findOverlappingExamples(refs, {
-    language: bot.language,
+    language,
     ...(opts.threshold !== undefined ? { threshold: opts.threshold } : {}),
     skip: (a, b) => typeof a.pos === 'string' && typeof b.pos === 'string' ? true : !!skip && skip(a.text, b.text),
   });

@@ -45,6 +45,8 @@ const stateExpectation = z.strictObject({
   vars: z.record(z.string(), z.unknown()).optional(),
   handoff: z.union([z.boolean(), z.strictObject({ reason: z.string().optional(), queue: z.string().optional() })]).optional(),
   fallback: z.boolean().optional(),
+  /** The conversation's language (bots with several languages). */
+  language: z.string().optional(),
 });
 const turnSchema = z.union([
   z.strictObject({ user: z.string(), payload: z.string().optional() }),
@@ -58,6 +60,8 @@ const testSchema = z.strictObject({
   profile: z.record(z.string(), z.unknown()).optional(),
   channel: z.string().optional(),
   now: z.string().optional(),
+  /** The customer's preferred language when the conversation starts (like a browser's language). */
+  language: z.string().optional(),
   turns: z.array(turnSchema).min(1),
 });
 const fileSchema = z.strictObject({
@@ -75,6 +79,7 @@ export interface ConversationTest {
   now: string;
   profile?: Record<string, JsonValue>;
   channel?: string;
+  language?: string;
   turns: (Turn & { line: number })[];
 }
 
@@ -101,6 +106,7 @@ export function loadConversationTests(dir: string, problems: Problem[]): Convers
         now: t.now ?? r.data.now ?? DEFAULT_TEST_NOW,
         profile: t.profile as Record<string, JsonValue> | undefined,
         channel: t.channel,
+        ...(t.language !== undefined ? { language: t.language } : {}),
         turns: t.turns.map((turn, j) => ({ ...turn, line: posAt(y, ['tests', i, 'turns', j]).line })),
       });
     });
@@ -191,7 +197,7 @@ export async function runConversationTest(test: ConversationTest, deps: RunDeps)
     logger: silentLogger,
   });
   const failures: TestFailure[] = [];
-  const { conversationId } = await service.create({ channel: test.channel ?? 'test', profile: test.profile });
+  const { conversationId } = await service.create({ channel: test.channel ?? 'test', profile: test.profile, ...(test.language ? { language: test.language } : {}) });
   let last: TurnOutcome | null = null;
   let replies: OutMessage[] = [];
   let cursor = 0;
@@ -262,6 +268,7 @@ export async function runConversationTest(test: ConversationTest, deps: RunDeps)
       }
     }
     if (x.fallback !== undefined && fell !== x.fallback) fail('fallback', x.fallback, fell);
+    if (x.language !== undefined && (st.language ?? deps.bot.language) !== x.language) fail('language', x.language, st.language ?? deps.bot.language);
     if (failures.length) break;
   }
   return { test, passed: failures.length === 0, failures, ms: Date.now() - started };

@@ -348,6 +348,7 @@ class Widget {
     const id = this.cfg.identity, body = {};
     if (this.cfg.bot) body.botId = this.cfg.bot;
     if (id) body.identity = id;
+    if (this.cfg.language) body.language = this.cfg.language;
     const use = (conversationId, customerToken, messages) => {
       if (this.dead) throw new ApiError(0, 'destroyed', 'closed');
       this.conv = { conversationId, customerToken, userId: id ? id.userId : null };
@@ -595,6 +596,8 @@ function config(opts) {
     target,
     inline: !!(target && (typeof target !== 'string' || D.querySelector(target))),
     identity: id && id.userId ? { userId: String(id.userId), signature: id.signature, name: id.name, email: id.email } : null,
+    // The customer's language for a bot with several languages: `language` setting, else the browser's.
+    language: String(pick('language', (W.navigator && W.navigator.language) || '')).slice(0, 35),
   };
 }
 

@@ -102,8 +102,8 @@ describe('trainBot with the default settings (linear, threshold: auto)', () => {
 
 describe('trainBot with too few examples to cross-validate', () => {
   it('uses the pre-calibration default threshold and says so, and the cache still hits', async () => {
-    // German: no built-in intents or generic out-of-scope examples, so the corpus is just this flow.
-    const spec = { id: 'klein', language: 'de', flows: [{ id: 'hallo', title: 'Hallo', examples: ['guten tag', 'hallo zusammen', 'servus'] }], articles: [] };
+    // Dutch: no built-in intents or generic out-of-scope examples, so the corpus is just this flow.
+    const spec = { id: 'klein', language: 'nl', flows: [{ id: 'hallo', title: 'Hallo', examples: ['goedendag', 'hallo allemaal', 'hoi'] }], articles: [] };
     const cacheDir = path.join(root, 'cache-small');
     const load = (): Bot => loadBot(writeBot(spec, fs.mkdtempSync(path.join(root, 'small-')))).bot!;
     const r = await trainBot(load(), { cacheDir });

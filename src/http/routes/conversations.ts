@@ -74,7 +74,7 @@ export function conversationRoutes(deps: ApiDeps): Router {
       if (body.identity.name) profile.name = body.identity.name;
       if (body.identity.email) profile.email = body.identity.email;
     }
-    const created = await service.create({ channel: 'web', profile, customerId });
+    const created = await service.create({ channel: 'web', profile, customerId, ...(body.language ? { language: body.language } : {}) });
     res.locals.conversationId = created.conversationId;
     // A new conversation holds only its welcome events: finding them is one short read.
     const committed = await findCommitted(deps.store, created.conversationId, new Set(created.replies.map((m) => m.id)));
