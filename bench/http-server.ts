@@ -8,7 +8,8 @@
  *          body: the floor for "HTTP + JSON in Node on this machine".
  *
  * BENCH_WORKERS=N (N > 1): N such servers in node:cluster workers sharing the port and the SQLite
- * file (an experiment: `baton serve` itself runs one process).
+ * file, with a minimal primary (bench/http.ts uses it for bare express in N workers; Baton with
+ * workers is measured as deployed, `baton serve --workers N`, see bench/http.ts).
  *
  * IPC: sends { type: 'ready', port, … } once serving; answers { type: 'mem' } with memory figures
  * and { type: 'clock' } with the monotonic clock in µs (the time base of `--cpu-prof` samples);

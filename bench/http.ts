@@ -11,7 +11,9 @@
  * 1. Saturation: closed loop, 64 customers each sending back to back to its own conversation
  *    (POST /api/v1/conversations/{id}/messages, bots/acme, SQLite file in a temp dir, the mix in
  *    http-common.ts, a clientMessageId on each) — turns/s and latency, next to a bare express JSON
- *    endpoint measured the same way, and the ratio.
+ *    endpoint measured the same way, and the ratio. Then the same against `baton serve --workers N`
+ *    (the real CLI in a child process: a node:cluster primary and N workers, as deployed) and
+ *    against bare express in N cluster workers, with both ratios.
  * 2. Steady offered load: open loop, 500 turns/s over 2,000 conversations for 18 s (after 2 s of
  *    warm-up), latency from each message's scheduled send time (no coordinated omission); the bare
  *    endpoint under the same schedule as the floor.
@@ -30,13 +32,13 @@
  *   BENCH_HTTP_PROFILE         1 or a directory: `--cpu-prof` the Baton server of the first saturation run
  *                              (or steady-load run, if saturation is not selected) and print its hot spots
  *                              during the measurement window (profiles are kept in <dir>/sat, <dir>/steady)
- *   BENCH_HTTP_WORKERS         1; N > 1 repeats the saturation run with N node:cluster server processes
- *                              on one SQLite file (an experiment; `baton serve` runs one process)
+ *   BENCH_HTTP_WORKERS         2; N > 1 repeats the saturation run against `baton serve --workers N` and
+ *                              bare express in N node:cluster workers (1: skip)
  *   BENCH_SERVER_PRELOAD       a module the server process loads first, e.g. to try a variant under the
  *                              same load (bench/http-store-per-commit.ts: one transaction per commit)
  *   BENCH_HTTP_JSON            a file to write the raw results to
  */
-import { fork, type ChildProcess } from 'child_process';
+import { fork, spawn, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -54,7 +56,7 @@ const SAT_MS = env('BENCH_HTTP_SAT_MS', 7000);
 const STEADY_MS = env('BENCH_HTTP_STEADY_MS', 18000);
 const BARE_STEADY_MS = env('BENCH_HTTP_BARE_STEADY_MS', 8000);
 const N_CONV = env('BENCH_HTTP_CONVERSATIONS', 100_000);
-const WORKERS = env('BENCH_HTTP_WORKERS', 1);
+const WORKERS = env('BENCH_HTTP_WORKERS', 2);
 const ONLY = new Set((process.env.BENCH_HTTP_ONLY ?? 'sat,steady,rss').split(','));
 const PROFILE = process.env.BENCH_HTTP_PROFILE;
 const SECRET = 'bench-secret-0123456789abcdef0123456789';
@@ -113,6 +115,80 @@ interface Server {
   ready: Extract<ServerMessage, { type: 'ready' }>;
   mem(): Promise<Mem>;
   stop(): Promise<void>;
+  /** `baton serve` exit code (CLI servers). */
+  exitCode?: number | null;
+}
+
+/** VmRSS and VmHWM of a process, in bytes (NaN off Linux). */
+function procMem(pid: number): { rss: number; hwm: number } {
+  try {
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const kb = (k: string) => Number(new RegExp(`${k}:\\s+(\\d+) kB`).exec(status)?.[1] ?? NaN) * 1024;
+    return { rss: kb('VmRSS'), hwm: kb('VmHWM') };
+  } catch {
+    return { rss: NaN, hwm: NaN };
+  }
+}
+
+/**
+ * `baton serve <bot> --workers N` as deployed: the CLI (TypeScript sources through tsx, like the
+ * other servers here) in a child process without IPC, configured through the environment; ready
+ * when it prints its start-up summary (which names the workers' pids); stopped with SIGTERM.
+ */
+async function startCli(opts: { db: string; cacheDir: string; log: string; workers: number }): Promise<Server & { workerPids: number[]; primaryPid: number }> {
+  const logFd = fs.openSync(opts.log, 'a');
+  const t0 = performance.now();
+  const child = spawn(process.execPath, ['--require', 'tsx/cjs', path.join(ROOT, 'src', 'cli', 'main.ts'), 'serve', BOT, '--workers', String(opts.workers)], {
+    cwd: ROOT,
+    env: { ...process.env, HOST: '127.0.0.1', PORT: '0', BATON_DB: opts.db, BATON_SECRET: SECRET, BATON_CACHE_DIR: opts.cacheDir, LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? 'info' },
+    stdio: ['ignore', 'pipe', logFd],
+  });
+  fs.closeSync(logFd);
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const m = await new Promise<RegExpExecArray>((resolve, reject) => {
+    const timer = setTimeout(() => done(new Error(`baton serve --workers ${opts.workers}: not serving within 180 s`)), 180_000);
+    const check = () => {
+      const r = /is live at http:\/\/127\.0\.0\.1:(\d+)\/[\s\S]*pids ([\d, ]+); primary (\d+)/.exec(out);
+      if (r) done(null, r);
+    };
+    const onExit = (code: number | null) => done(new Error(`baton serve --workers ${opts.workers} exited (${code}) before serving; see ${opts.log}`));
+    function done(err: Error | null, r?: RegExpExecArray) {
+      clearTimeout(timer);
+      child.stdout!.off('data', check);
+      child.off('exit', onExit);
+      if (err) reject(err);
+      else resolve(r!);
+    }
+    child.stdout!.on('data', check);
+    child.on('exit', onExit);
+  });
+  const spawnToReadyMs = performance.now() - t0;
+  const workerPids = m[2].split(',').map((x) => Number(x.trim()));
+  const primaryPid = Number(m[3]);
+  const pids = [primaryPid, ...workerPids];
+  const sum = (f: (x: { rss: number; hwm: number }) => number) => pids.reduce((a, p) => a + f(procMem(p)), 0);
+  const srv: Server & { workerPids: number[]; primaryPid: number } = {
+    child,
+    port: Number(m[1]),
+    spawnToReadyMs,
+    workerPids,
+    primaryPid,
+    ready: { type: 'ready', port: Number(m[1]), startServerMs: NaN, sinceProcessStartMs: spawnToReadyMs, rss: sum((x) => x.rss), heapUsed: NaN, pids },
+    mem: async () => ({ type: 'mem', rss: sum((x) => x.rss), heapUsed: NaN, heapAfterGc: NaN, external: NaN, hwm: sum((x) => x.hwm) }),
+    stop: async () => {
+      if (child.exitCode !== null) return;
+      child.kill('SIGTERM');
+      let timer: NodeJS.Timeout | undefined;
+      srv.exitCode = await Promise.race([exited, new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), 40_000)))]);
+      clearTimeout(timer);
+      if (child.exitCode === null) child.kill('SIGKILL');
+    },
+  };
+  return srv;
 }
 
 async function startServer(mode: 'baton' | 'bare', opts: { db?: string; cacheDir: string; log: string; cpuProfDir?: string; workers?: number }): Promise<Server> {
@@ -155,6 +231,8 @@ type Mem = Extract<ServerMessage, { type: 'mem' }>;
 interface Measured extends JobResult {
   /** CPU use during the measurement window, in cores (1 = one core fully busy). */
   serverCores: number;
+  /** The same per server process (`ready.pids` order: for a cluster, the primary first). */
+  processCores: number[];
   generatorCores: number;
   /** Server CPU per completed request, ms. */
   serverCpuPerReqMs: number;
@@ -173,9 +251,12 @@ async function runJob(gen: ChildProcess, server: Server, job: Job): Promise<Meas
   const result = nextMessage<{ type: 'result'; result: JobResult }>(gen, 'result', 600_000, `load generator (${job.label})`);
   gen.send({ type: 'job', job });
   // CPU over the measurement window (timed from here: the generator starts the job at once).
-  let c0 = { s: NaN, g: NaN, t: NaN };
-  let c1 = { s: NaN, g: NaN, t: NaN };
-  const sample = () => ({ s: server.ready.pids.reduce((a, pid) => a + cpuMs(pid), 0), g: cpuMs(gen.pid), t: performance.now() });
+  let c0 = { s: NaN, g: NaN, t: NaN, each: [] as number[] };
+  let c1 = { s: NaN, g: NaN, t: NaN, each: [] as number[] };
+  const sample = () => {
+    const each = server.ready.pids.map((pid) => cpuMs(pid));
+    return { s: each.reduce((a, x) => a + x, 0), g: cpuMs(gen.pid), t: performance.now(), each };
+  };
   const timers = [
     setTimeout(() => {
       c0 = sample();
@@ -193,7 +274,8 @@ async function runJob(gen: ChildProcess, server: Server, job: Job): Promise<Meas
   const dt = c1.t - c0.t;
   const serverCores = (c1.s - c0.s) / dt;
   const generatorCores = (c1.g - c0.g) / dt;
-  return { ...r, serverCores, generatorCores, serverCpuPerReqMs: (serverCores * 1000) / r.perSec, serverClock: clock };
+  const processCores = c1.each.map((x, i) => (x - c0.each[i]) / dt);
+  return { ...r, serverCores, processCores, generatorCores, serverCpuPerReqMs: (serverCores * 1000) / r.perSec, serverClock: clock };
 }
 
 /** Hot spots of the profiled server's main thread during the measurement window. */
@@ -205,6 +287,7 @@ function printProfile(dir: string, m: Measured) {
 
 /** The server's monotonic clock in µs (the time base of its CPU profile). */
 async function clockOf(server: Server): Promise<number> {
+  if (!server.child.send) return NaN; // a CLI server: no IPC
   const p = nextMessage<Extract<ServerMessage, { type: 'clock' }>>(server.child, 'clock', 10_000, 'server clock');
   server.child.send({ type: 'clock' });
   return (await p).us;
@@ -214,14 +297,30 @@ function line(name: string, r: Measured): string {
   const l = r.latency;
   return (
     `    ${name.padEnd(14)} ${int(r.perSec).padStart(6)} turns/s   p50 ${f2(l.p50).padStart(6)} ms   p99 ${f2(l.p99).padStart(6)} ms   max ${f1(l.max).padStart(6)} ms` +
-    `   errors ${r.errors}   server ${f2(r.serverCores)} cores (${f2(r.serverCpuPerReqMs)} ms CPU/turn), generator ${f2(r.generatorCores)} cores`
+    `   errors ${r.errors}   server ${f2(r.serverCores)} cores${r.processCores.length > 1 ? ` [${r.processCores.map(f2).join(' + ')}]` : ''} (${f2(r.serverCpuPerReqMs)} ms CPU/turn), generator ${f2(r.generatorCores)} cores`
   );
+}
+
+/** Saturation against `baton serve --workers N` and bare express in N cluster workers. */
+interface WorkersReport {
+  n: number;
+  baton: Measured;
+  bareCluster: Measured;
+  /** baton ×N / bare express in one process (the target's comparison) and / bare express ×N. */
+  ratioToBare: number;
+  ratioToBareCluster: number;
+  startupMs: number;
+  /** RSS per process (MiB figures in bytes): the primary, then each worker, idle and after the run. */
+  rssIdle: { primary: number; workers: number[] };
+  rssAfter: { primary: number; workers: number[] };
+  exitCode: number | null | undefined;
+  outcomes: unknown;
 }
 
 interface RunReport {
   run: number;
   loadavg: string;
-  sat?: { bare: Measured; baton: Measured; multi?: Measured; ratio: number; memEmpty: Mem; memAfter: Mem; startup: { spawnToReadyMs: number; startServerMs: number } };
+  sat?: { bare: Measured; baton: Measured; ratio: number; memEmpty: Mem; memAfter: Mem; startup: { spawnToReadyMs: number; startServerMs: number }; workers?: WorkersReport };
   steady?: { baton: Measured; bare: Measured; rssAfter: number };
   rss?: { spawnToReadyMs: number; startServerMs: number; idle: Mem; load: Measured; after: Mem };
 }
@@ -278,14 +377,39 @@ async function main() {
         console.log(`    ratio ${(100 * ratio).toFixed(0)}% of bare express (targets: ≥ 2,000 turns/s and ≥ 40%); replies per sampled response ${f2(baton.sampledReplies!.messages / Math.max(1, baton.sampledReplies!.responses))}, outcomes ${JSON.stringify(baton.outcomes)}`);
         rep.sat = { bare, baton, ratio, memEmpty, memAfter, startup: { spawnToReadyMs: srv.spawnToReadyMs, startServerMs: srv.ready.startServerMs } };
         if (WORKERS > 1) {
-          // Experiment: the same server in WORKERS node:cluster processes on one SQLite file.
-          const multi = await startServer('baton', { db: path.join(dir, 'sat-multi.sqlite'), cacheDir, log: path.join(dir, 'sat-multi.log'), workers: WORKERS });
-          const mTargets = await targetsOf(gen, multi, SAT_CUSTOMERS);
-          const m = await runJob(gen, multi, { kind: 'closed', label: 'sat baton multi', port: multi.port, connections: SAT_CUSTOMERS, targets: mTargets, perTarget: 1e9, warmupMs: WARMUP_MS, durationMs: SAT_MS, tag: `r${run}` });
-          await multi.stop();
-          console.log(line(`baton ×${WORKERS} proc`, m));
-          console.log(`    (${WORKERS} cluster workers on one SQLite file, an experiment — ${(100 * (m.perSec / bare.perSec)).toFixed(0)}% of bare express; outcomes ${JSON.stringify(m.outcomes)})`);
-          rep.sat.multi = m;
+          // The same load against `baton serve --workers N` (a real deployment: CLI child process,
+          // cluster primary + N workers on one SQLite file) and bare express in N cluster workers.
+          const bareMulti = await startServer('bare', { cacheDir, log: path.join(dir, 'bare-cluster.log'), workers: WORKERS });
+          const bareCluster = await runJob(gen, bareMulti, { kind: 'closed', label: 'sat bare cluster', port: bareMulti.port, connections: SAT_CUSTOMERS, targets: fake, perTarget: 1e9, warmupMs: WARMUP_MS, durationMs: SAT_MS, tag: `r${run}` });
+          await bareMulti.stop();
+          console.log(line(`bare ×${WORKERS} wkrs`, bareCluster));
+          const cli = await startCli({ db: path.join(dir, 'sat-workers.sqlite'), cacheDir, log: path.join(dir, 'sat-workers.log'), workers: WORKERS });
+          const rssOf = () => ({ primary: procMem(cli.primaryPid).rss, workers: cli.workerPids.map((p) => procMem(p).rss) });
+          const rssIdle = rssOf();
+          const wTargets = await targetsOf(gen, cli, SAT_CUSTOMERS);
+          const w = await runJob(gen, cli, { kind: 'closed', label: 'sat baton workers', port: cli.port, connections: SAT_CUSTOMERS, targets: wTargets, perTarget: 1e9, warmupMs: WARMUP_MS, durationMs: SAT_MS, tag: `r${run}` });
+          const rssAfter = rssOf();
+          await cli.stop();
+          const workers: WorkersReport = {
+            n: WORKERS,
+            baton: w,
+            bareCluster,
+            ratioToBare: w.perSec / bare.perSec,
+            ratioToBareCluster: w.perSec / bareCluster.perSec,
+            startupMs: cli.spawnToReadyMs,
+            rssIdle,
+            rssAfter,
+            exitCode: cli.exitCode,
+            outcomes: w.outcomes,
+          };
+          rep.sat.workers = workers;
+          const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
+          console.log(line(`baton --workers ${WORKERS}`, w));
+          console.log(
+            `    baton serve --workers ${WORKERS}: ${pct(workers.ratioToBare)} of bare express in one process (the target's comparison), ${pct(workers.ratioToBareCluster)} of bare express in ${WORKERS} cluster workers; ${f2(w.perSec / baton.perSec)}× one Baton process; outcomes ${JSON.stringify(w.outcomes)}`,
+          );
+          const mibs = (r: { primary: number; workers: number[] }) => `primary ${MiB(r.primary)}, workers ${r.workers.map(MiB).join(' + ')}`;
+          console.log(`    RSS idle: ${mibs(rssIdle)}; after the run: ${mibs(rssAfter)}; start-up ${int(cli.spawnToReadyMs)} ms (spawn → every worker serving); exit code after SIGTERM ${cli.exitCode}`);
         }
         if (profDir) printProfile(profDir, baton);
       }
@@ -362,7 +486,12 @@ function summary(reports: RunReport[]) {
     console.log(`  saturation, baton      ${both((r) => r.sat?.baton, sat)}`);
     console.log(`  saturation, bare       ${both((r) => r.sat?.bare, sat)}`);
     console.log(`  ratio baton / bare     ${both((r) => r.sat?.ratio, (x) => `${(100 * x).toFixed(0)}%`)}`);
-    if (WORKERS > 1) console.log(`  baton ×${WORKERS} processes      ${both((r) => r.sat?.multi, sat)}`);
+    if (WORKERS > 1) {
+      console.log(`  bare ×${WORKERS} workers       ${both((r) => r.sat?.workers?.bareCluster, sat)}`);
+      console.log(`  baton --workers ${WORKERS}     ${both((r) => r.sat?.workers?.baton, sat)}`);
+      console.log(`  ratio / bare (1 proc)  ${both((r) => r.sat?.workers?.ratioToBare, (x) => `${(100 * x).toFixed(0)}%`)}`);
+      console.log(`  ratio / bare ×${WORKERS}       ${both((r) => r.sat?.workers?.ratioToBareCluster, (x) => `${(100 * x).toFixed(0)}%`)}`);
+    }
   }
   if (reports.some((r) => r.steady)) {
     console.log(`  steady 500/s, baton    ${both((r) => r.steady?.baton, (m) => `p50 ${f2(m.latency.p50)} ms, p99 ${f2(m.latency.p99)} ms, max ${f1(m.latency.max)} ms`)}`);

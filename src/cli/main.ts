@@ -31,9 +31,10 @@ Commands:
   train <bot-dir>                 train the intent model (cached by content hash)
   chat <bot-dir> [--db FILE]      talk to the bot; with piped stdin, one customer message per line
   test <bot-dir> [--filter TEXT]  run the bot's conversation tests (bots/<id>/tests/*.yaml)
-  serve [bot-dir] [--port N] [--db FILE]
+  serve [bot-dir] [--port N] [--db FILE] [--workers N|auto]
                                   serve the bot over HTTP + WebSocket (default bot $BATON_BOT or
-                                  bots/acme, port $PORT or 3978, db $BATON_DB or data/baton.sqlite)
+                                  bots/acme, port $PORT or 3978, db $BATON_DB or data/baton.sqlite,
+                                  workers $BATON_WORKERS or 1: processes sharing the port)
   eval <bot-dir> [--out DIR] [--folds K] [--target-wrong-rate R] [--json]
                                   cross-validate the bot's intent examples: per-intent scores,
                                   confused intents, the threshold for the target wrong-answer rate;
@@ -62,7 +63,7 @@ function parseArgs(argv: string[]): Args | string {
     if (a.startsWith('--')) {
       const [k, v] = a.slice(2).split('=', 2);
       if (v !== undefined) flags[k] = v;
-      else if (rest[i + 1] !== undefined && !rest[i + 1].startsWith('--') && ['db', 'port', 'filter'].includes(k)) flags[k] = rest[++i];
+      else if (rest[i + 1] !== undefined && !rest[i + 1].startsWith('--') && ['db', 'port', 'filter', 'workers'].includes(k)) flags[k] = rest[++i];
       else flags[k] = true;
     } else positional.push(a);
   }
@@ -122,7 +123,8 @@ async function trainCommand(botDir: string): Promise<number> {
       ? `model for ${bot.id} is up to date (${path.relative(process.cwd(), r.file)}), loaded in ${Date.now() - started} ms`
       : `trained ${bot.id}: ${intents} intents in ${(r.trainMs / 1000).toFixed(1)} s → ${path.relative(process.cwd(), r.file)}`,
   );
-  out(`${r.matcher.name}: ${describeResolution(r.thresholds)}`);
+  if (r.languages) for (const [l, x] of Object.entries(r.languages)) out(`${x.matcher.name} (${l}): ${describeResolution(x.thresholds)}`);
+  else out(`${r.matcher.name}: ${describeResolution(r.thresholds)}`);
   return 0;
 }
 
@@ -220,7 +222,9 @@ async function testCommand(botDir: string, flags: Args['flags']): Promise<number
 
 async function serveCommand(botDir: string, flags: Args['flags']): Promise<number> {
   // Runs until SIGTERM/SIGINT (graceful shutdown); the bot defaults to $BATON_BOT, then bots/acme.
-  return serve({ botDir: botDir || undefined, port: typeof flags.port === 'string' ? flags.port : undefined, db: typeof flags.db === 'string' ? flags.db : undefined });
+  // `--workers` without a value is passed on as it is, so the configuration check says what it wants.
+  const workers = flags.workers === undefined ? undefined : String(flags.workers);
+  return serve({ botDir: botDir || undefined, port: typeof flags.port === 'string' ? flags.port : undefined, db: typeof flags.db === 'string' ? flags.db : undefined, workers });
 }
 
 export async function main(argv: string[]): Promise<number> {

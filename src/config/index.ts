@@ -19,10 +19,12 @@
  * | BATON_SEED_ADMIN_PASSWORD, BATON_SEED_AGENT_PASSWORD | generated and printed once (first start of a database without agents) |
  * | BATON_BCRYPT_COST | 10 |
  * | BATON_PUBLIC_URL | none (the URL providers call; Twilio signs it) |
+ * | BATON_WORKERS | 1 (a number of node:cluster worker processes, or `auto` = one per CPU) |
  *
  * Messaging channels read their own variables (docs/channels.md), named after the bot
  * (`ACME_TWILIO_AUTH_TOKEN` for the bot `acme`); they are checked when the server starts.
  */
+import * as os from 'os';
 import * as path from 'path';
 import { z } from 'zod';
 import { LOG_LEVELS, type LogLevel } from '../util/logger';
@@ -56,6 +58,8 @@ export interface ServerConfig {
   bcryptCost: number;
   /** The externally visible base URL (no trailing slash), e.g. https://support.acme.example. */
   publicUrl?: string;
+  /** Server processes (node:cluster workers sharing the port); 1 = no cluster at all. */
+  workers: number;
   /** The whole environment, for the messaging channels' own variables. */
   env: Record<string, string | undefined>;
 }
@@ -105,6 +109,10 @@ const int = (min: number, max: number, def: number) =>
       .default(def),
   );
 
+const MAX_WORKERS = 64;
+/** `BATON_WORKERS=auto`: the CPUs this process may use. */
+export const cpuCount = (): number => Math.max(1, Math.min(MAX_WORKERS, os.availableParallelism?.() ?? os.cpus().length));
+
 const secret = (what: string) => optional.pipe(z.string().min(16, `${what} must be at least 16 characters long (use e.g. \`openssl rand -base64 32\`)`).optional());
 
 const envSchema = z.object({
@@ -136,14 +144,24 @@ const envSchema = z.object({
       .transform((s) => s.replace(/\/+$/, ''))
       .optional(),
   ),
+  BATON_WORKERS: optional.pipe(
+    z
+      .string()
+      .regex(/^(auto|\d+)$/i, `must be a whole number from 1 to ${MAX_WORKERS}, or auto (one per CPU)`)
+      .transform((s) => (s.toLowerCase() === 'auto' ? cpuCount() : Number(s)))
+      .pipe(z.number().int().min(1, 'must be at least 1').max(MAX_WORKERS, `must be at most ${MAX_WORKERS}`))
+      .optional()
+      .default(1),
+  ),
   LOG_LEVEL: optional.pipe(z.enum(LOG_LEVELS as [LogLevel, ...LogLevel[]], { error: `must be one of ${LOG_LEVELS.join(', ')}` }).optional().default('info')),
 });
 
-/** Command-line flags that override the environment (`baton serve <bot> --port N --db FILE`). */
+/** Command-line flags that override the environment (`baton serve <bot> --port N --db FILE --workers N`). */
 export interface ConfigOverrides {
   botDir?: string;
   port?: string | number;
   db?: string;
+  workers?: string | number;
 }
 
 export function parseDatabase(value: string): DatabaseConfig | string {
@@ -159,11 +177,12 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const raw: Record<string, string | undefined> = {};
   for (const k of Object.keys(envSchema.shape)) raw[k] = env[k];
   if (overrides.port !== undefined) raw.PORT = String(overrides.port);
+  if (overrides.workers !== undefined) raw.BATON_WORKERS = String(overrides.workers);
   const r = envSchema.safeParse(raw);
   if (!r.success) {
     for (const issue of r.error.issues) {
       const variable = String(issue.path[0] ?? '?');
-      const shown = variable === 'PORT' && overrides.port !== undefined ? '--port' : variable;
+      const shown = variable === 'PORT' && overrides.port !== undefined ? '--port' : variable === 'BATON_WORKERS' && overrides.workers !== undefined ? '--workers' : variable;
       const got = SECRET_VARIABLES.has(variable) ? `${(raw[variable] ?? '').length} characters` : JSON.stringify(raw[variable] ?? '');
       problems.push({ variable: shown, message: `${issue.message} (got ${got})` });
     }
@@ -188,6 +207,11 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     for (const o of corsOrigins)
       if (!/^https?:\/\/[^/\s]+$/.test(o))
         problems.push({ variable: 'BATON_CORS_ORIGINS', message: `"${o}" is not an origin like https://shop.example.com (no path, no trailing slash); or use * or none` });
+  if (r.success && r.data.BATON_WORKERS > 1 && typeof database !== 'string' && database.kind === 'memory')
+    problems.push({
+      variable: overrides.workers !== undefined ? '--workers' : 'BATON_WORKERS',
+      message: 'several workers need a shared database (a SQLite file or MongoDB): with the memory store each worker would have its own conversations',
+    });
   if (problems.length || !r.success) throw new ConfigError(problems);
   const d = r.data;
   return {
@@ -207,6 +231,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     seedAgentPassword: d.BATON_SEED_AGENT_PASSWORD,
     bcryptCost: d.BATON_BCRYPT_COST,
     publicUrl: d.BATON_PUBLIC_URL,
+    workers: d.BATON_WORKERS,
     env: { ...env },
   };
 }

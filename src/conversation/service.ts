@@ -232,11 +232,9 @@ export class ConversationService {
   }
 
   private async turn(conversationId: string, msg: IncomingMessage): Promise<TurnOutcome> {
-    (globalThis as any).__t?.(conversationId, 'turn-start');
     const key = msg.clientMessageId ? `msg:${msg.clientMessageId}` : undefined;
     if (key && (await this.store.getIdempotent(conversationId, key)) !== undefined) return this.replay(conversationId, msg.clientMessageId!);
     const nlu = await this.understand(msg.text ?? '');
-    (globalThis as any).__t?.(conversationId, 'nlu-done');
     const maxRetries = this.opts.maxStaleRetries ?? DEFAULT_STALE_RETRIES;
     for (let attempt = 0; ; attempt++) {
       try {
@@ -452,7 +450,6 @@ export class ConversationService {
             idempotency: !resultInput && idempotencyKey ? { key: idempotencyKey, value: { acceptedAt: ctx.now } } : undefined,
           });
           v = res.version;
-          (globalThis as any).__t?.(conversationId, 'commit-done');
           committedEvents.push(...res.events);
         } catch (e) {
           // Someone else wrote after this turn's earlier commit (the message is already stored and

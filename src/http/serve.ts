@@ -14,6 +14,11 @@
  *   4. close remaining connections and the store; exit 0.
  * If that takes longer than BATON_SHUTDOWN_TIMEOUT_MS the process exits 1. A second signal exits
  * at once (1).
+ *
+ * With `--workers N` / BATON_WORKERS (N > 1) this process becomes a node:cluster primary and each
+ * worker runs the above (src/http/cluster.ts): workers relay their commits and handoff changes to
+ * each other through the primary, /metrics aggregates every worker, and a worker opens its port
+ * only once it can serve (except worker 1 at the first start).
  */
 import * as http from 'http';
 import type { AddressInfo } from 'net';
@@ -34,9 +39,11 @@ import { webRouter } from '../web';
 import { agentConsoleRouter } from '../web/agent';
 import { demoPage } from './demo-page';
 import { createApp, probeStore } from './app';
+import { HttpError } from './errors';
 import { AgentTokens } from '../handoff/auth';
 import { AgentHub } from '../realtime/agent-hub';
 import { attachAgentStreams, type AgentStreamServer } from '../realtime/agent-ws';
+import { runPrimary, workerSlot, WorkerLink } from './cluster';
 
 export interface ServerHandle {
   /** e.g. http://127.0.0.1:3978 */
@@ -68,6 +75,12 @@ export interface StartOptions {
   print?: (text: string) => void;
   /** Channel overrides (tests): adapters, delivery retry policy. */
   channels?: BatonOptions['channels'];
+  /**
+   * This process is a worker of `baton serve --workers N`: relay commits and handoff changes to the
+   * other workers and feed theirs to the hubs, answer /metrics for the whole cluster, and open the
+   * port only once serving (unless `listenEarly`).
+   */
+  cluster?: WorkerLink;
 }
 
 function storeOption(config: ServerConfig): BatonOptions['store'] {
@@ -105,15 +118,25 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     handler(req, res);
   });
   server.keepAliveTimeout = 65_000; // longer than typical load balancer idle timeouts
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(config.port, config.host, () => {
-      server.off('error', reject);
-      resolve();
+  const listen = () =>
+    new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(config.port, config.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
     });
-  });
-  const port = (server.address() as AddressInfo).port;
-  const url = `http://${config.host && config.host !== '0.0.0.0' && config.host !== '::' ? (config.host.includes(':') ? `[${config.host}]` : config.host) : 'localhost'}:${port}`;
+  // A cluster worker's siblings already answer while it loads (a restarted worker must not answer "starting").
+  const cluster = opts.cluster;
+  const listenFirst = !cluster || cluster.listenEarly;
+  if (listenFirst) await listen();
+  let port = 0;
+  let url = '';
+  const located = () => {
+    port = (server.address() as AddressInfo).port;
+    url = `http://${config.host && config.host !== '0.0.0.0' && config.host !== '::' ? (config.host.includes(':') ? `[${config.host}]` : config.host) : 'localhost'}:${port}`;
+  };
+  if (listenFirst) located();
 
   let baton: Baton;
   try {
@@ -129,7 +152,7 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       channels: { env: config.env, publicUrl: config.publicUrl, ...opts.channels },
     });
   } catch (e) {
-    await new Promise((r) => server.close(r));
+    if (listenFirst) await new Promise((r) => server.close(r));
     throw e;
   }
   let secret = config.secret;
@@ -150,7 +173,11 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     logger.info('agent accounts created', { agents: seeded.map((a) => a.email) });
   }
   await baton.handoff.recover();
-  const agentHub = new AgentHub({ handoff: baton.handoff, conversationStore: baton.store, logger, pollIntervalMs: config.pollIntervalMs });
+  // Messages a stopped process committed but never sent to a messaging channel (in the background).
+  // In a cluster only worker 1 looks, so two workers starting together do not both send them.
+  if (!cluster || cluster.worker === 1) baton.channels?.recover().catch((e) => logger.warn('could not check for undelivered channel messages', { error: e as Error }));
+  // In a cluster, the agent hub also hears the handoff changes other workers relay (as if they were this process's).
+  const agentHub = new AgentHub({ handoff: cluster ? cluster.relayedHandoff(baton.handoff) : baton.handoff, conversationStore: baton.store, logger, pollIntervalMs: config.pollIntervalMs });
   await agentHub.start();
   const metrics = new Metrics({ defaultMetrics: opts.defaultMetrics });
   const hub = new StreamHub({ store: baton.store, logger, pollIntervalMs: config.pollIntervalMs });
@@ -160,6 +187,28 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     baton.service.observe(metrics.turnListener),
     baton.service.observe({ turnStarted: (id) => hub.typing(id, true), turnEnded: (id) => hub.typing(id, false) }),
   ];
+  if (cluster) {
+    // Other workers' commits (and typing indicators) reach this worker's streams as its own do; this worker's reach theirs.
+    // (The store poll stays: other hosts, and any notification lost with a dying worker.)
+    subscriptions.push(
+      baton.commits.subscribe((id) => cluster.commit(id)),
+      cluster.onRemoteCommits((ids) => {
+        for (const id of ids) hub.notify(id);
+      }),
+      baton.service.observe({ turnStarted: (id) => cluster.typing(id, true), turnEnded: (id) => cluster.typing(id, false) }),
+      cluster.onRemoteTyping((id, active) => hub.typing(id, active)),
+      baton.handoff.onChange(cluster.handoffChange),
+      baton.handoff.onActivity(cluster.handoffActivity),
+    );
+    // /metrics answers for every worker (the primary aggregates; bounded by a timeout: then 503,
+    // never one worker's figures passed off as the cluster's).
+    cluster.useRegistry(metrics.registry);
+    metrics.text = () =>
+      cluster.metricsText().catch((e: Error) => {
+        logger.warn('could not collect the metrics of every worker', { error: e });
+        throw new HttpError(503, 'metrics_unavailable', e.message, undefined, { 'Retry-After': '1' });
+      });
+  }
   baton.channels?.onDeliveryOutcome((channel, status) => metrics.channelDeliveries.inc({ channel, status }));
   let web: RequestHandler | undefined;
   try {
@@ -214,16 +263,6 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       .finally(() => (sweeping = false));
   }, Math.max(1000, config.pollIntervalMs * 5));
   sweeper.unref();
-  logger.info('baton is serving', {
-    bot: baton.bot.id,
-    url: `${url}/`,
-    database: describeDatabase(config.database),
-    startupMs: Date.now() - started,
-    modelFromCache: baton.model.fromCache,
-    identity: config.identitySecret ? 'verified identity enabled' : 'anonymous only',
-    channels: ['web', ...(baton.channels?.channels.map((c) => c.name) ?? [])],
-  });
-  if (baton.channels?.channels.length && !config.publicUrl) logger.warn('BATON_PUBLIC_URL is not set: Twilio signatures are checked against the Host header, and no delivery status callbacks are requested; set it to the URL providers call');
 
   let stopping: Promise<number> | null = null;
   const shutdown = (reason = 'shutdown requested'): Promise<number> => {
@@ -269,23 +308,75 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     return stopping;
   };
 
+  if (!listenFirst) {
+    try {
+      await listen();
+    } catch (e) {
+      await shutdown('could not listen');
+      throw e;
+    }
+    located();
+  }
+  logger.info('baton is serving', {
+    bot: baton.bot.id,
+    url: `${url}/`,
+    database: describeDatabase(config.database),
+    startupMs: Date.now() - started,
+    modelFromCache: baton.model.fromCache,
+    identity: config.identitySecret ? 'verified identity enabled' : 'anonymous only',
+    channels: ['web', ...(baton.channels?.channels.map((c) => c.name) ?? [])],
+  });
+  if (baton.channels?.channels.length && !config.publicUrl) logger.warn('BATON_PUBLIC_URL is not set: Twilio signatures are checked against the Host header, and no delivery status callbacks are requested; set it to the URL providers call');
+
   return { url, port, server, baton, hub, agentHub, seeded, metrics, config, shutdown };
 }
 
-/** `baton serve [bot-dir] [--port N] [--db FILE]`: runs until SIGTERM/SIGINT; resolves with the exit code. */
-export async function serve(opts: { botDir?: string; port?: string | number; db?: string } = {}): Promise<number> {
+/**
+ * `baton serve [bot-dir] [--port N] [--db FILE] [--workers N]`: runs until SIGTERM/SIGINT; resolves
+ * with the exit code. With several workers this process is the cluster's primary, and each worker
+ * (the same command, forked by node:cluster) comes back here as a worker.
+ */
+export async function serve(opts: { botDir?: string; port?: string | number; db?: string; workers?: string | number } = {}): Promise<number> {
   let config: ServerConfig;
   try {
-    config = loadConfig(process.env, { botDir: opts.botDir, port: opts.port, db: opts.db });
+    config = loadConfig(process.env, { botDir: opts.botDir, port: opts.port, db: opts.db, workers: opts.workers });
   } catch (e) {
     if (!(e instanceof ConfigError)) throw e;
     process.stderr.write(`baton serve: ${e.message}\n\nSee docs/operations.md for every variable.\n`);
     return 1;
   }
-  const logger = pinoLogger({ level: config.logLevel });
+  const slot = workerSlot();
+  if (slot !== undefined) return serveWorker(config, slot);
+  if (config.workers > 1) {
+    return runPrimary({ workers: config.workers, secret: config.secret, shutdownTimeoutMs: config.shutdownTimeoutMs, logger: pinoLogger({ level: config.logLevel }) }).then((code) => {
+      setTimeout(() => process.exit(code), 500).unref();
+      return code;
+    });
+  }
+  return run(config, pinoLogger({ level: config.logLevel }));
+}
+
+/** A worker of `baton serve --workers N`: the server as in one process, but it reports to the primary and exits when done. */
+async function serveWorker(config: ServerConfig, slot: number): Promise<number> {
+  const logger = pinoLogger({ level: config.logLevel, base: { worker: slot } });
+  const link = new WorkerLink(slot, { logger });
+  // The IPC channel keeps a worker alive: whatever happens, it must exit when serving is over
+  // (after a failed start, once the CLI has printed why and set the exit code).
+  const exitSoon = (code: number) => setTimeout(() => process.exit(process.exitCode !== undefined && process.exitCode !== 0 ? process.exitCode : code), 200);
+  try {
+    const code = await run(config, logger, link);
+    exitSoon(code);
+    return code;
+  } catch (e) {
+    exitSoon(2);
+    throw e;
+  }
+}
+
+async function run(config: ServerConfig, logger: Logger, link?: WorkerLink): Promise<number> {
   let handle: ServerHandle;
   try {
-    handle = await startServer(config, { logger });
+    handle = await startServer(config, { logger, cluster: link });
   } catch (e) {
     if (e instanceof ChannelConfigError) {
       process.stderr.write(`baton serve: ${e.message}\n\nSet every variable of a channel, or none to turn it off; see docs/channels.md.\n`);
@@ -297,10 +388,18 @@ export async function serve(opts: { botDir?: string; port?: string | number; db?
     return 1;
   }
   const channels = handle.baton.channels?.channels.map((c) => c.title) ?? [];
-  process.stdout.write(
-    `\n  ${handle.baton.bot.name} is live at ${handle.url}/  (database: ${describeDatabase(config.database)})\n  Channels: web widget${channels.length ? `, ${channels.join(', ')}` : ' (no messaging channel configured; see docs/channels.md)'}\n\n`,
-  );
+  const summary = `\n  ${handle.baton.bot.name} is live at ${handle.url}/  (database: ${describeDatabase(config.database)})\n  Channels: web widget${channels.length ? `, ${channels.join(', ')}` : ' (no messaging channel configured; see docs/channels.md)'}\n\n`;
+  // In a cluster the primary prints it, once, when every worker serves.
+  if (link) link.ready(handle.url, summary);
+  else process.stdout.write(summary);
   return new Promise<number>((resolve) => {
+    const stop = (reason: string) =>
+      void handle.shutdown(reason).then((code) => {
+        link?.close();
+        // Whatever still holds the event loop (a stuck action, a library timer) must not keep us up.
+        setTimeout(() => process.exit(code), 500).unref();
+        resolve(code);
+      });
     const onSignal = (signal: NodeJS.Signals) => {
       process.removeListener('SIGTERM', onSignal);
       process.removeListener('SIGINT', onSignal);
@@ -310,13 +409,11 @@ export async function serve(opts: { botDir?: string; port?: string | number; db?
       };
       process.once('SIGTERM', force);
       process.once('SIGINT', force);
-      void handle.shutdown(signal).then((code) => {
-        // Whatever still holds the event loop (a stuck action, a library timer) must not keep us up.
-        setTimeout(() => process.exit(code), 500).unref();
-        resolve(code);
-      });
+      stop(signal);
     };
     process.on('SIGTERM', onSignal);
     process.on('SIGINT', onSignal);
+    // The primary's request (it got SIGTERM/SIGINT); shutdown() is idempotent if this worker got the signal too.
+    link?.onShutdown((reason) => stop(reason));
   });
 }

@@ -28,6 +28,7 @@ describe('loadConfig', () => {
       seedAgentPassword: undefined,
       bcryptCost: 10,
       publicUrl: undefined,
+      workers: 1,
       env: {},
     });
   });
