@@ -28,7 +28,7 @@ const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 };
-const line = (what: string, xs: number[]) => console.log(`  ${what.padEnd(44)} n=${String(xs.length).padStart(5)}  p50 ${pct(xs, 50).toFixed(2)} ms  p99 ${pct(xs, 99).toFixed(2)} ms  max ${Math.max(...xs).toFixed(2)} ms`);
+const line = (what: string, xs: number[]) => console.log(`  ${what.padEnd(44)} n=${String(xs.length).padStart(5)}  p50 ${pct(xs, 50).toFixed(2)} ms  p90 ${pct(xs, 90).toFixed(2)} ms  p99 ${pct(xs, 99).toFixed(2)} ms  max ${Math.max(...xs).toFixed(2)} ms`);
 
 type Waiter = { pred: (f: any) => boolean; resolve: (t: number) => void };
 function socket(url: string) {
@@ -43,13 +43,20 @@ function socket(url: string) {
     ws.once('open', () => r());
     ws.once('error', j);
   });
+  const drop = (w: Waiter) => {
+    const i = waiters.indexOf(w);
+    if (i >= 0) waiters.splice(i, 1);
+  };
   return {
     ws,
     open,
-    next: (pred: (f: any) => boolean, ms = 10_000) =>
+    /** The arrival time of the next frame matching `pred`. `signal`: stop waiting (the waiter is removed, the promise never settles). */
+    next: (pred: (f: any) => boolean, ms = 10_000, signal?: AbortSignal) =>
       new Promise<number>((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error('frame timeout')), ms);
-        waiters.push({ pred, resolve: (t) => (clearTimeout(timer), resolve(t)) });
+        const w: Waiter = { pred, resolve: (t) => (clearTimeout(timer), resolve(t)) };
+        const timer = setTimeout(() => (drop(w), reject(new Error('frame timeout'))), ms);
+        signal?.addEventListener('abort', () => (clearTimeout(timer), drop(w)), { once: true });
+        waiters.push(w);
       }),
   };
 }
@@ -100,14 +107,17 @@ async function main() {
       const c = await post('/api/v1/conversations', {});
       await post(`/api/v1/conversations/${c.conversationId}/messages`, { text: 'talk to a person' }, c.customerToken);
       let agentId = '';
+      // Whichever agent's stream gets the frame wins; the other streams stop waiting (a waiter
+      // left behind would be checked against every later frame of this process's sockets).
+      const stop = new AbortController();
       const seen = Promise.race(
         all.map((s, k) =>
-          s.next((f) => f.type === 'queue' && f.conversation.id === c.conversationId && f.conversation.status === 'assigned' && f.conversation.assignedTo?.id === agents[k].id).then((t) => {
+          s.next((f) => f.type === 'queue' && f.conversation.id === c.conversationId && f.conversation.status === 'assigned' && f.conversation.assignedTo?.id === agents[k].id, 10_000, stop.signal).then((t) => {
             agentId = agents[k].id;
             return t;
           }),
         ),
-      );
+      ).finally(() => stop.abort());
       const start = performance.now();
       await post(`/api/v1/conversations/${c.conversationId}/messages`, { text: 'Orders & delivery' }, c.customerToken);
       assign.push((await seen) - start);

@@ -134,7 +134,13 @@ export interface HandoffServiceOptions {
 }
 
 /** Something changed about a conversation's entry (queue frames). `previousAgentId`: who had it before. */
-export type ChangeListener = (entry: Assignment, previousAgentId: string | null) => void;
+export type ChangeListener = (entry: Assignment, previousAgentId: string | null, info?: ChangeInfo) => void;
+export interface ChangeInfo {
+  /** The entry was created already assigned (automatic assignment in the enqueue's atomic step): nobody ever saw it waiting. */
+  unseen?: boolean;
+  /** Only its last message or a read mark changed — not its status, queue or agent, so not who sees it. */
+  activity?: boolean;
+}
 /** New transcript items were committed to a conversation that has an entry (message frames). */
 export type ActivityListener = (entry: Assignment, items: TranscriptItem[]) => void;
 
@@ -188,10 +194,10 @@ export class HandoffService {
     return () => void this.activityListeners.delete(l);
   }
 
-  private changed(entry: Assignment, previousAgentId: string | null = null) {
+  private changed(entry: Assignment, previousAgentId: string | null = null, info?: ChangeInfo) {
     for (const l of this.changeListeners) {
       try {
-        l(entry, previousAgentId);
+        l(entry, previousAgentId, info);
       } catch (e) {
         this.log.error('handoff change listener failed', { error: e as Error });
       }
@@ -233,8 +239,8 @@ export class HandoffService {
     let entry = await this.store.getAssignment(conversationId);
     if (!entry) return;
     const items = events.map(toTranscriptItem).filter((x): x is TranscriptItem => x !== null);
-    const last = [...items].reverse().find((i) => i.from === 'customer' || i.from === 'bot' || i.from === 'agent');
-    if (last) entry = (await this.store.setLastMessage(conversationId, lastMessageOf(last), this.now())) ?? entry;
+    // The new items go out first (they are committed; who sees them depends only on the entry's
+    // status and agent, which the last-message write below does not change).
     for (const l of this.activityListeners) {
       try {
         l(entry, items);
@@ -242,7 +248,12 @@ export class HandoffService {
         this.log.error('handoff activity listener failed', { error: e as Error });
       }
     }
-    if (last) this.changed(entry, entry.agentId);
+    const last = [...items].reverse().find((i) => i.from === 'customer' || i.from === 'bot' || i.from === 'agent');
+    if (!last) return;
+    const updated = await this.store.setLastMessage(conversationId, lastMessageOf(last), this.now());
+    // Unchanged (a newer message was recorded first): its change already went out, counting these.
+    if (!updated || updated.rev === entry.rev) return;
+    this.changed(updated, updated.agentId, updated.status === entry.status && updated.agentId === entry.agentId && updated.queue === entry.queue ? { activity: true } : undefined);
   }
 
   private customerOf(record: ConversationRecord, state: ConversationState): CustomerSnapshot | null {
@@ -258,22 +269,41 @@ export class HandoffService {
     const state = readState(record.state);
     if (state.status !== 'handed_off') return; // handed back or resolved since
     const d = e.data as { reason?: string; queue?: string; priority?: number };
-    const { entry, created } = await this.store.enqueue(
-      {
-        conversationId,
-        botId: record.botId,
-        queue: String(d.queue ?? state.handoff?.queue ?? this.bot.config.handoff.queue),
-        priority: Number(d.priority ?? state.handoff?.priority ?? 0),
-        reason: String(d.reason ?? state.handoff?.reason ?? 'unknown'),
-        waitingSince: e.at,
-        sinceSeq: e.seq,
-        customer: this.customerOf(record, state),
-      },
-      this.now(),
-    );
+    const input = {
+      conversationId,
+      botId: record.botId,
+      queue: String(d.queue ?? state.handoff?.queue ?? this.bot.config.handoff.queue),
+      priority: Number(d.priority ?? state.handoff?.priority ?? 0),
+      reason: String(d.reason ?? state.handoff?.reason ?? 'unknown'),
+      waitingSince: e.at,
+      sinceSeq: e.seq,
+      customer: this.customerOf(record, state),
+    };
+    // Automatic assignment: the agent is picked first and the entry created already assigned to
+    // them, in one atomic step (capacity checked by the store, as in `claim`): nobody sees it
+    // waiting, and agents without it are told nothing. When that cannot be done (the agent filled
+    // up meanwhile, an adapter without it) it waits and is assigned as usual.
+    const pick = this.autoAssign && this.queueOpen(input.queue) ? pickAgent(input, await this.routable()) : null;
+    const { entry, created } = await this.store.enqueue(input, this.now(), pick ? { assignTo: { agentId: pick.id, capacity: pick.capacity } } : undefined);
     if (!created) return;
+    if (pick && entry.status === 'assigned' && entry.agentId === pick.id) {
+      // Decided and stored: the agent is told now; the join commit follows (see `assign`).
+      this.changed(entry, null, { unseen: true });
+      try {
+        await this.join(conversationId, pick);
+      } catch (err) {
+        if (err instanceof NotOpenError) return; // handed back meanwhile: the entry was closed (and that change announced)
+        throw err;
+      }
+      return;
+    }
     this.changed(entry);
     if (this.autoAssign) await this.assignOne(entry);
+  }
+
+  private queueOpen(queue: string): boolean {
+    const hours = this.bot.config.handoff.queues?.[queue]?.hours ?? this.bot.config.handoff.hours;
+    return isOpen(hours, this.clock());
   }
 
   /** Re-queue handed-off conversations without an open entry (a process died between the handoff commit and the enqueue). */
@@ -331,8 +361,7 @@ export class HandoffService {
   /** Assign one waiting conversation automatically, if an agent can take it. Bounded retries on races. */
   private async assignOne(entry: Assignment, exclude?: string): Promise<boolean> {
     for (let attempt = 0; attempt < 5; attempt++) {
-      const hours = this.bot.config.handoff.queues?.[entry.queue]?.hours ?? this.bot.config.handoff.hours;
-      if (!isOpen(hours, this.clock())) return false;
+      if (!this.queueOpen(entry.queue)) return false;
       const agent = pickAgent(entry, await this.routable(exclude));
       if (!agent) return false;
       try {
@@ -387,6 +416,17 @@ export class HandoffService {
   private async assign(conversationId: string, agent: AgentRecord, takeFrom?: string): Promise<Assignment> {
     const { entry, changed } = await this.store.claim(conversationId, agent.id, { capacity: agent.capacity, at: this.now(), takeFrom });
     if (!changed) return entry;
+    // The claim is the decision, and it is stored: the agent's stream is told at once rather than
+    // after the join commit (which follows in this conversation's queue; the "joined" line comes
+    // as a message frame). Should the join fail (the conversation left the person meanwhile), the
+    // entry is closed and that change is announced in turn.
+    this.changed(entry, takeFrom ?? null);
+    await this.join(conversationId, agent);
+    return entry;
+  }
+
+  /** The join commit after a claim; when the conversation is no longer with a person the entry is closed (NotOpenError). */
+  private async join(conversationId: string, agent: Pick<AgentRecord, 'id' | 'name'>): Promise<void> {
     try {
       await this.conversations.agentAction(conversationId, { type: 'agent', action: 'join', agent: { id: agent.id, name: agent.name } });
     } catch (e) {
@@ -397,8 +437,6 @@ export class HandoffService {
       }
       throw e;
     }
-    this.changed(entry, takeFrom ?? null);
-    return entry;
   }
 
   // ------------------------------------------------------------------------ agents
@@ -480,22 +518,35 @@ export class HandoffService {
   }
 
   /**
-   * One entry's list item as each of several agents sees it (only `unread` differs): one agents
-   * read, one read-mark read per agent, one count per distinct mark. For stream fan-out.
+   * One entry's list item as each of several agents sees it (only `unread` differs): the read
+   * marks of all of them in one read (when the store can), one count per distinct mark. Agents with
+   * the same count share one item object (so a stream can serialise it once). For stream fan-out.
    */
-  async itemsForAgents(entry: Assignment, viewers: AgentRecord[]): Promise<Map<string, ConversationItem>> {
+  async itemsForAgents(entry: Assignment, viewers: Pick<AgentRecord, 'id'>[]): Promise<Map<string, ConversationItem>> {
     const out = new Map<string, ConversationItem>();
     if (!viewers.length) return out;
-    const agents = new Map((await this.store.listAgents()).map((a) => [a.id, a]));
-    const counts = new Map<number, number>();
-    for (const v of viewers) {
-      const mark = Math.max((await this.store.readMarks(v.id, [entry.conversationId]))[entry.conversationId] ?? 0, entry.sinceSeq);
-      let unread = counts.get(mark);
-      if (unread === undefined) {
-        unread = (await this.convStore.events(entry.conversationId, { afterSeq: mark, types: ['customer_message'], limit: 1000 })).length;
-        counts.set(mark, unread);
+    const id = entry.conversationId;
+    let marks: Record<string, number>;
+    if (this.store.readMarksOf) marks = await this.store.readMarksOf(id, viewers.map((v) => v.id));
+    else {
+      marks = {};
+      for (const v of viewers) {
+        const m = (await this.store.readMarks(v.id, [id]))[id];
+        if (m !== undefined) marks[v.id] = m;
       }
-      out.set(v.id, this.item(entry, agents, unread));
+    }
+    const assignee = entry.status === 'assigned' && entry.agentId ? await this.store.getAgent(entry.agentId) : null;
+    const agents = new Map(assignee ? [[assignee.id, assignee]] : []);
+    const byMark = new Map<number, ConversationItem>();
+    for (const v of viewers) {
+      const mark = Math.max(marks[v.id] ?? 0, entry.sinceSeq);
+      let item = byMark.get(mark);
+      if (!item) {
+        const unread = (await this.convStore.events(id, { afterSeq: mark, types: ['customer_message'], limit: 1000 })).length;
+        item = this.item(entry, agents, unread);
+        byMark.set(mark, item);
+      }
+      out.set(v.id, item);
     }
     return out;
   }
@@ -643,7 +694,7 @@ export class HandoffService {
     if (!rec || rec.botId !== this.bot.id) throw new ConversationNotFound(id);
     await this.store.markRead(agent.id, id, seq);
     const e = await this.store.getAssignment(id);
-    if (e) this.changed(e, e.agentId);
+    if (e) this.changed(e, e.agentId, { activity: true });
   }
 
   async transfer(agent: AgentRecord, id: string, to: { agentId: string } | { queue: string }): Promise<ConversationItem> {

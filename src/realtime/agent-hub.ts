@@ -16,7 +16,7 @@
  * `pollIntervalMs`, reading new transcript items from the conversation store by seq.
  */
 import { hasSkill } from '../handoff/routing';
-import type { HandoffService } from '../handoff/service';
+import type { ChangeInfo, HandoffService } from '../handoff/service';
 import type { AgentRecord, Assignment } from '../handoff/store/port';
 import { TRANSCRIPT_EVENT_TYPES, toTranscriptItem, type TranscriptItem } from '../handoff/transcript';
 import type { ConversationStore } from '../store/port';
@@ -69,7 +69,7 @@ export class AgentHub {
     const { handoff } = this.opts;
     this.rev = (await handoff.store.listAssignments({ limit: 1 }))[0]?.rev ?? 0;
     this.unsubscribe.push(
-      handoff.onChange((e, prev) => void this.onChange(e, prev).catch((err) => this.opts.logger.warn('agent stream update failed', { error: err as Error }))),
+      handoff.onChange((e, prev, info) => void this.onChange(e, prev, info).catch((err) => this.opts.logger.warn('agent stream update failed', { error: err as Error }))),
       handoff.onActivity((e, items) => this.deliver(e, items)),
     );
     const every = this.opts.pollIntervalMs ?? 1000;
@@ -103,27 +103,47 @@ export class AgentHub {
     await this.polling;
   }
 
-  private async onChange(entry: Assignment, previousAgentId: string | null): Promise<void> {
-    this.revs.set(entry.conversationId, Math.max(this.revs.get(entry.conversationId) ?? 0, entry.rev));
-    if (!this.cursors.has(entry.conversationId)) this.cursors.set(entry.conversationId, entry.lastMessage?.seq ?? entry.sinceSeq);
-    const clients = [...this.clients].filter((c) => c.isOpen());
-    const sees = (c: AgentStreamClient) => this.opts.handoff.visibleTo(c.agent, entry) || (entry.status === 'resolved' && previousAgentId === c.agent.id);
-    const viewers = clients.filter(sees);
-    const items = await this.opts.handoff.itemsForAgents(entry, [...new Map(viewers.map((c) => [c.agent.id, c.agent])).values()]);
+  private async onChange(entry: Assignment, previousAgentId: string | null, info?: ChangeInfo): Promise<void> {
+    const id = entry.conversationId;
+    this.revs.set(id, Math.max(this.revs.get(id) ?? 0, entry.rev));
+    if (!this.cursors.has(id)) this.cursors.set(id, entry.lastMessage?.seq ?? entry.sinceSeq);
+    const clients: AgentStreamClient[] = [];
+    const viewers = new Set<AgentStreamClient>();
+    const agents = new Map<string, AgentRecord>();
+    for (const c of this.clients) {
+      if (!c.isOpen()) continue;
+      clients.push(c);
+      if (!this.sees(c.agent, entry, previousAgentId)) continue;
+      viewers.add(c);
+      agents.set(c.agent.id, c.agent);
+    }
+    const items = await this.opts.handoff.itemsForAgents(entry, [...agents.values()]);
+    // One frame object per distinct item (agents with the same unread count share it), so that
+    // each is serialised once however many streams it goes to.
+    const frames = new Map<unknown, AgentServerFrame>();
+    let removed: AgentServerFrame | undefined;
     for (const c of clients) {
       if (!c.isOpen()) continue;
-      const item = viewers.includes(c) ? items.get(c.agent.id) : undefined;
+      const item = viewers.has(c) ? items.get(c.agent.id) : undefined;
       if (item) {
-        c.visible.add(entry.conversationId);
-        c.send({ type: 'queue', conversation: item });
-        if (entry.status === 'resolved') c.visible.delete(entry.conversationId);
+        let frame = frames.get(item);
+        if (!frame) frames.set(item, (frame = { type: 'queue', conversation: item }));
+        c.visible.add(id);
+        c.send(frame);
+        if (entry.status === 'resolved') c.visible.delete(id);
       } else {
         // Also for lists loaded over REST before this socket saw the conversation: anyone who could
-        // have seen it waiting in their queue (or had it) is told it is gone.
-        const couldHaveSeen = c.visible.delete(entry.conversationId) || hasSkill(c.agent, entry.queue) || previousAgentId === c.agent.id;
-        if (couldHaveSeen) c.send({ type: 'removed', conversationId: entry.conversationId });
+        // have seen it waiting in their queue (or had it) is told it is gone — when who sees it may
+        // have changed: not for an entry created already assigned (`unseen`: it was never in
+        // anyone's waiting list), nor for new activity on it (they were told when it left them).
+        const couldHaveSeen = c.visible.delete(id) || previousAgentId === c.agent.id || (!info?.unseen && !info?.activity && hasSkill(c.agent, entry.queue));
+        if (couldHaveSeen) c.send((removed ??= { type: 'removed', conversationId: id }));
       }
     }
+  }
+
+  private sees(agent: AgentRecord, entry: Assignment, previousAgentId: string | null): boolean {
+    return this.opts.handoff.visibleTo(agent, entry) || (entry.status === 'resolved' && previousAgentId === agent.id);
   }
 
   /** New transcript items of a conversation: to every agent who has it or can take it. */
@@ -132,9 +152,11 @@ export class AgentHub {
     const fresh = items.filter((i) => i.seq > cursor);
     if (!fresh.length) return;
     this.cursors.set(entry.conversationId, fresh[fresh.length - 1].seq);
+    let frames: AgentServerFrame[] | undefined; // built once, for all the streams they go to
     for (const c of this.clients) {
       if (!c.isOpen() || !this.opts.handoff.visibleTo(c.agent, entry)) continue;
-      for (const message of fresh) c.send({ type: 'message', conversationId: entry.conversationId, message });
+      frames ??= fresh.map((message) => ({ type: 'message', conversationId: entry.conversationId, message }));
+      for (const f of frames) c.send(f);
     }
   }
 

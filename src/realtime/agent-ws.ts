@@ -15,6 +15,17 @@ import { CLOSE } from './protocol';
 
 export const AGENT_STREAM_PATH = /^\/api\/v1\/agent\/stream\/?$/;
 
+/**
+ * Frames as sent: the hub hands one frame object to every stream it goes to (a queue change seen
+ * by fifty agents), so it is serialised once. Weak: a frame is forgotten with its object.
+ */
+const serialised = new WeakMap<object, string>();
+function frameText(f: AgentServerFrame): string {
+  let text = serialised.get(f);
+  if (text === undefined) serialised.set(f, (text = JSON.stringify(f)));
+  return text;
+}
+
 export interface AgentStreamServer {
   close(): Promise<void>;
 }
@@ -42,7 +53,7 @@ export function attachAgentStreams(server: Server, opts: { hub: AgentHub; handof
   const onConnection = async (ws: WebSocket, token: string | undefined) => {
     alive.set(ws, true);
     const send = (f: AgentServerFrame) => {
-      if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(f));
+      if (ws.readyState === WebSocket.OPEN) ws.send(frameText(f));
     };
     let client: AgentStreamClient | null = null;
     ws.on('pong', () => alive.set(ws, true));

@@ -13,7 +13,10 @@
  *   picked up right after, never skipped, never sent twice);
  * - a pump runs when a stream joins (backlog, then `ready`), when this process commits to the
  *   conversation (the commit feed: immediate), and every `pollIntervalMs` for conversations with
- *   open streams (commits made by other processes: at most that late).
+ *   open streams (commits made by other processes: at most that late). The polls are spread over
+ *   the interval (each conversation has its slot in it): a thousand streams polled in one go
+ *   would hold the event loop for tens of milliseconds once per interval, a stall every live
+ *   delivery of that moment would wait behind.
  */
 import type { ConversationStore, StoredEvent } from '../store/port';
 import type { Logger } from '../util/logger';
@@ -36,6 +39,8 @@ export interface StreamClient {
 
 interface Room {
   id: string;
+  /** Which of the poll ticks of an interval polls this conversation. */
+  slot: number;
   clients: Set<StreamClient>;
   running: boolean;
   again: boolean;
@@ -59,6 +64,9 @@ export interface HubOptions {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Poll ticks are at least this far apart (an interval is split into at most interval / this ticks). */
+const POLL_TICK_MS = 50;
+
 export class StreamHub {
   private readonly rooms = new Map<string, Room>();
   private readonly store: ConversationStore;
@@ -68,6 +76,9 @@ export class StreamHub {
   private readonly maxBuffered: number;
   private poller: NodeJS.Timeout | null = null;
   private closed = false;
+  /** Poll ticks per interval, and the next room's slot among them. */
+  private slots = 1;
+  private nextSlot = 0;
 
   constructor(private readonly opts: HubOptions) {
     this.store = opts.store;
@@ -87,9 +98,12 @@ export class StreamHub {
   start(): void {
     const every = this.opts.pollIntervalMs ?? 1000;
     if (every > 0 && !this.poller) {
+      this.slots = Math.max(1, Math.floor(every / POLL_TICK_MS));
+      let tick = 0;
       this.poller = setInterval(() => {
-        for (const room of this.rooms.values()) if (room.clients.size) this.schedule(room);
-      }, every);
+        const slot = tick++ % this.slots;
+        for (const room of this.rooms.values()) if (room.slot === slot && room.clients.size) this.schedule(room);
+      }, every / this.slots);
       this.poller.unref();
     }
   }
@@ -99,7 +113,7 @@ export class StreamHub {
     if (this.closed) return client.close(1001, 'server is shutting down');
     let room = this.rooms.get(client.conversationId);
     if (!room) {
-      room = { id: client.conversationId, clients: new Set(), running: false, again: false, done: null, typingTurns: 0, typingTimer: null };
+      room = { id: client.conversationId, slot: this.nextSlot++ % this.slots, clients: new Set(), running: false, again: false, done: null, typingTurns: 0, typingTimer: null };
       this.rooms.set(room.id, room);
     }
     room.clients.add(client);

@@ -15,6 +15,7 @@ import {
   type Assignment,
   type AssignmentFilter,
   type EnqueueInput,
+  type EnqueueOptions,
   type HandoffStore,
   type LastMessage,
   type NewAgent,
@@ -72,7 +73,7 @@ export class MemoryHandoffStore implements HandoffStore {
     e.updatedAt = at;
   }
 
-  async enqueue(input: EnqueueInput, at: string) {
+  async enqueue(input: EnqueueInput, at: string, opts: EnqueueOptions = {}) {
     this.open();
     const cur = this.entries.get(input.conversationId);
     if (cur && cur.status !== 'resolved') return { entry: copy(cur), created: false };
@@ -87,6 +88,14 @@ export class MemoryHandoffStore implements HandoffStore {
       rev: 0,
       updatedAt: at,
     };
+    const to = opts.assignTo;
+    const agent = to ? this.agents.get(to.agentId) : undefined;
+    if (to && agent && this.load(to.agentId) < to.capacity) {
+      e.status = 'assigned';
+      e.agentId = to.agentId;
+      e.assignedAt = at;
+      agent.lastAssignedAt = at;
+    }
     this.touch(e, at);
     this.entries.set(e.conversationId, e);
     return { entry: copy(e), created: true };
@@ -193,6 +202,16 @@ export class MemoryHandoffStore implements HandoffStore {
     const out: Record<string, number> = {};
     for (const id of ids) {
       const v = this.reads.get(`${agentId}\u0000${id}`);
+      if (v !== undefined) out[id] = v;
+    }
+    return out;
+  }
+
+  async readMarksOf(conversationId: string, agentIds: string[]) {
+    this.open();
+    const out: Record<string, number> = {};
+    for (const id of agentIds) {
+      const v = this.reads.get(`${id}\u0000${conversationId}`);
       if (v !== undefined) out[id] = v;
     }
     return out;

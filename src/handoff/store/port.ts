@@ -2,7 +2,7 @@
  * The handoff store port: agents, and one queue/assignment entry per handed-off conversation.
  * (Notes and everything said live in the conversation's event log, not here.)
  *
- * Two adapters (`MemoryHandoffStore`, `SqliteHandoffStore`) pass one contract suite
+ * Three adapters (`MemoryHandoffStore`, `SqliteHandoffStore`, `MongoHandoffStore`) pass one contract suite
  * (test/handoff/store-contract.ts). Conventions as in the conversation store: everything in and
  * out is a JSON deep copy; times are canonical `toISOString()` UTC strings supplied by the caller.
  *
@@ -83,6 +83,16 @@ export interface EnqueueInput {
   customer: CustomerSnapshot | null;
 }
 
+export interface EnqueueOptions {
+  /**
+   * Assign a new (or reopened) entry to this agent in the same atomic step, when the agent exists
+   * and carries fewer than `capacity` conversations — as `claim` would, so the entry is never seen
+   * waiting. Otherwise the entry waits. An adapter may leave this out (the entry then waits and
+   * the caller claims it): callers look at the returned entry's status.
+   */
+  assignTo?: { agentId: string; capacity: number };
+}
+
 export interface AssignmentFilter {
   status?: AssignmentStatus[];
   agentId?: string;
@@ -104,7 +114,7 @@ export interface HandoffStore {
    * is (a handoff announced twice queues once); a resolved one is reopened as waiting with the new
    * details.
    */
-  enqueue(input: EnqueueInput, at: string): Promise<{ entry: Assignment; created: boolean }>;
+  enqueue(input: EnqueueInput, at: string, opts?: EnqueueOptions): Promise<{ entry: Assignment; created: boolean }>;
   getAssignment(conversationId: string): Promise<Assignment | null>;
   /** Entries, most recently changed first. */
   listAssignments(filter?: AssignmentFilter): Promise<Assignment[]>;
@@ -128,6 +138,12 @@ export interface HandoffStore {
   markRead(agentId: string, conversationId: string, seq: number): Promise<void>;
   /** Last read seq per conversation for this agent (absent: never read). */
   readMarks(agentId: string, conversationIds: string[]): Promise<Record<string, number>>;
+  /**
+   * Last read seq per agent for one conversation (absent: never read) — what `readMarks` gives,
+   * for many agents in one read (a change pushed to every agent who sees the conversation).
+   * Optional: without it, callers ask `readMarks` agent by agent.
+   */
+  readMarksOf?(conversationId: string, agentIds: string[]): Promise<Record<string, number>>;
 
   close(): Promise<void>;
 }
