@@ -65,6 +65,11 @@ export class AgentTokens {
     return { token: `at.${payload}.${this.mac(payload)}`, expiresAt: new Date(exp).toISOString() };
   }
 
+  /** Whether a claim (from `verify`) has expired by now (this clock): open agent streams are closed then. */
+  isExpired(claim: AgentClaim): boolean {
+    return this.clock().getTime() >= claim.expiresAt;
+  }
+
   /** The claim of a valid, unexpired token; null otherwise. */
   verify(token: string | undefined): AgentClaim | null {
     if (!token || token.length > 2000) return null;

@@ -9,7 +9,8 @@
  *   verify on every other);
  * - prints the start-up summary once, when every worker serves;
  * - relays real-time notifications: each worker sends it the ids of the conversations it committed
- *   to, the turns it started and ended (typing indicators) and its handoff changes (batched per
+ *   to, the turns it started and ended (typing indicators), the people typing on its streams
+ *   (customers → agent streams, agents → customer streams) and its handoff changes (batched per
  *   event-loop iteration); it forwards them to the other workers, which feed them to their stream
  *   and agent hubs as their own are fed. The store poll stays as the safety net (other hosts, a
  *   notification lost with a dying worker). When a worker dies, the others end its turns' typing;
@@ -45,6 +46,10 @@ interface RelayMessage {
   /** [conversation id, true = a turn started / false = it ended], in order. */
   typing: [string, boolean][];
   handoff: HandoffNote[];
+  /** Conversations whose customer is typing (their agents' streams show it); absent when none. */
+  customerTyping?: string[];
+  /** [conversation id, agent display name]: the assigned agent is typing (their customer streams show it); absent when none. */
+  agentTyping?: [string, string][];
   /** Set by the primary: the sending worker's cluster id (unique per process, unlike its slot). */
   from?: number;
 }
@@ -58,6 +63,14 @@ type PrimaryMessage =
   | { type: 'baton:shutdown'; reason: string };
 
 const isMessage = (m: unknown): m is { type: string } => typeof m === 'object' && m !== null && typeof (m as { type?: unknown }).type === 'string';
+
+interface Batch {
+  commits: Set<string>;
+  typing: [string, boolean][];
+  handoff: HandoffNote[];
+  customerTyping: Set<string>;
+  agentTyping: Map<string, string>;
+}
 
 /** This process's worker slot when it is a worker of `runPrimary`; undefined otherwise (also in someone else's cluster). */
 export function workerSlot(env: NodeJS.ProcessEnv = process.env): number | undefined {
@@ -80,11 +93,13 @@ export interface Channel {
 export class WorkerLink {
   /** Whether this worker should open its port before loading the bot (see LISTEN_EARLY_ENV). */
   readonly listenEarly: boolean;
-  private batch: { commits: Set<string>; typing: [string, boolean][]; handoff: HandoffNote[] } | null = null;
+  private batch: Batch | null = null;
   /** Other workers' turns in progress, per sending process and conversation (to stop their typing indicators if that process dies). */
   private readonly remoteTurns = new Map<number, Map<string, number>>();
   private readonly gone = new Set<number>();
   private readonly typingListeners = new Set<(conversationId: string, active: boolean) => void>();
+  private readonly customerTypingListeners = new Set<(conversationId: string) => void>();
+  private readonly agentTypingListeners = new Set<(conversationId: string, name: string) => void>();
   private readonly relayListeners = new Set<(m: RelayMessage) => void>();
   private readonly changeListeners = new Set<ChangeListener>();
   private readonly activityListeners = new Set<ActivityListener>();
@@ -124,7 +139,9 @@ export class WorkerLink {
           this.emitTyping(id, active);
         }
       }
-      for (const n of msg.handoff) {
+      for (const id of msg.customerTyping ?? []) for (const l of this.customerTypingListeners) this.guard(() => l(id));
+      for (const [id, name] of msg.agentTyping ?? []) for (const l of this.agentTypingListeners) this.guard(() => l(id, name));
+      for (const n of msg.handoff ?? []) {
         if (n.kind === 'change') for (const l of this.changeListeners) this.guard(() => l(...n.args));
         else for (const l of this.activityListeners) this.guard(() => l(...n.args));
       }
@@ -169,6 +186,16 @@ export class WorkerLink {
     this.pending().typing.push([conversationId, active]);
   }
 
+  /** The customer of a conversation is typing on this worker's stream (relayed to the other workers' agent hubs). */
+  customerTyping(conversationId: string): void {
+    this.pending().customerTyping.add(conversationId);
+  }
+
+  /** The agent who has a conversation is typing on this worker's agent stream (relayed to the other workers' customer streams). */
+  agentTyping(conversationId: string, name: string): void {
+    this.pending().agentTyping.set(conversationId, name);
+  }
+
   /** Subscribe with `handoff.onChange(link.handoffChange)`: relayed to the other workers' agent hubs. */
   readonly handoffChange: ChangeListener = (...args) => {
     this.pending().handoff.push({ kind: 'change', args });
@@ -180,13 +207,16 @@ export class WorkerLink {
   };
 
   /** One IPC message per event-loop iteration, however many commits it made (group commit makes them in waves). */
-  private pending(): { commits: Set<string>; typing: [string, boolean][]; handoff: HandoffNote[] } {
+  private pending(): Batch {
     if (!this.batch) {
-      this.batch = { commits: new Set(), typing: [], handoff: [] };
+      this.batch = { commits: new Set(), typing: [], handoff: [], customerTyping: new Set(), agentTyping: new Map() };
       setImmediate(() => {
         const b = this.batch!;
         this.batch = null;
-        this.send({ type: 'baton:relay', commits: [...b.commits], typing: b.typing, handoff: b.handoff });
+        const m: RelayMessage = { type: 'baton:relay', commits: [...b.commits], typing: b.typing, handoff: b.handoff };
+        if (b.customerTyping.size) m.customerTyping = [...b.customerTyping];
+        if (b.agentTyping.size) m.agentTyping = [...b.agentTyping];
+        this.send(m);
       });
     }
     return this.batch;
@@ -203,6 +233,18 @@ export class WorkerLink {
   onRemoteTyping(listener: (conversationId: string, active: boolean) => void): () => void {
     this.typingListeners.add(listener);
     return () => void this.typingListeners.delete(listener);
+  }
+
+  /** Customers typing on other workers' streams (conversation ids). */
+  onRemoteCustomerTyping(listener: (conversationId: string) => void): () => void {
+    this.customerTypingListeners.add(listener);
+    return () => void this.customerTypingListeners.delete(listener);
+  }
+
+  /** Agents typing on other workers' agent streams (already authorised there). */
+  onRemoteAgentTyping(listener: (conversationId: string, name: string) => void): () => void {
+    this.agentTypingListeners.add(listener);
+    return () => void this.agentTypingListeners.delete(listener);
   }
 
   /**
@@ -271,6 +313,8 @@ export class WorkerLink {
     this.channel.off('message', this.onMessage);
     this.relayListeners.clear();
     this.typingListeners.clear();
+    this.customerTypingListeners.clear();
+    this.agentTypingListeners.clear();
     this.changeListeners.clear();
     this.activityListeners.clear();
   }

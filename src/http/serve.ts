@@ -179,6 +179,8 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
   // In a cluster, the agent hub also hears the handoff changes other workers relay (as if they were this process's).
   const agentHub = new AgentHub({ handoff: cluster ? cluster.relayedHandoff(baton.handoff) : baton.handoff, conversationStore: baton.store, logger, pollIntervalMs: config.pollIntervalMs });
   await agentHub.start();
+  /** A customer is typing (their stream, or another worker's): to the agent streams that see the conversation. */
+  const customerTyping = (id: string) => void agentHub.customerTyping(id).catch((e) => logger.warn('could not relay customer typing', { conversationId: id, error: e as Error }));
   const metrics = new Metrics({ defaultMetrics: opts.defaultMetrics });
   const hub = new StreamHub({ store: baton.store, logger, pollIntervalMs: config.pollIntervalMs });
   const subscriptions = [
@@ -197,6 +199,9 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
       }),
       baton.service.observe({ turnStarted: (id) => cluster.typing(id, true), turnEnded: (id) => cluster.typing(id, false) }),
       cluster.onRemoteTyping((id, active) => hub.typing(id, active)),
+      // People typing: customers on other workers' streams (→ this worker's agent streams), agents on theirs (→ customer streams).
+      cluster.onRemoteCustomerTyping((id) => customerTyping(id)),
+      cluster.onRemoteAgentTyping((id, name) => hub.agentTyping(id, name)),
       baton.handoff.onChange(cluster.handoffChange),
       baton.handoff.onActivity(cluster.handoffActivity),
     );
@@ -249,9 +254,24 @@ export async function startServer(config: ServerConfig, opts: StartOptions = {})
     authorize: (token, id) => authorizeConversation({ tokens, store: baton.store, botId: baton.bot.id }, token, id),
     onCount: (d) => metrics.websockets.inc(d),
     isShuttingDown: () => shuttingDown,
+    onTyping: (id) => {
+      customerTyping(id);
+      cluster?.customerTyping(id);
+    },
   });
   hub.start();
-  const agentStreams: AgentStreamServer = attachAgentStreams(server, { hub: agentHub, handoff: baton.handoff, tokens: agentTokens, logger, isShuttingDown: () => shuttingDown });
+  const agentStreams: AgentStreamServer = attachAgentStreams(server, {
+    hub: agentHub,
+    handoff: baton.handoff,
+    tokens: agentTokens,
+    logger,
+    isShuttingDown: () => shuttingDown,
+    // Checked there: only the conversation's assignee; to this worker's customer streams and, in a cluster, the others'.
+    onTyping: (id, agent) => {
+      hub.agentTyping(id, agent.name);
+      cluster?.agentTyping(id, agent.name);
+    },
+  });
   // Waiting conversations that nobody took (opening hours starting, other processes' agents): assign them now and then.
   let sweeping = false;
   const sweeper = setInterval(() => {

@@ -10,6 +10,9 @@
  *   (taken by someone else, transferred away);
  * - `{ type: 'message', conversationId, message }` for each new transcript item (customer, bot,
  *   agent, note, system) of a conversation assigned to the agent, or waiting in their queues.
+ * - `{ type: 'typing', conversationId, from: 'customer' }` when the customer of a conversation that
+ *   is with a person (waiting or assigned) is writing, to the agents who see it (`customerTyping`,
+ *   fed by the customer streams of this process and, in a cluster, of the other workers).
  *
  * Sources: this process's handoff service (immediately), and — for other processes sharing the
  * store — a poll of the handoff store's change counter (`changes(afterRev)`) every
@@ -98,6 +101,22 @@ export class AgentHub {
     this.clients.clear();
   }
 
+  /**
+   * The customer of a conversation is typing (a throttled frame from their stream). Relayed only
+   * while the conversation is with a person (an open entry: waiting or assigned), to the streams
+   * of the agents who see it — its assignee, admins, and while it waits the agents with its skill.
+   */
+  async customerTyping(conversationId: string): Promise<void> {
+    if (!this.clients.size) return;
+    const entry = await this.opts.handoff.store.getAssignment(conversationId);
+    if (!entry || entry.status === 'resolved') return;
+    let frame: AgentServerFrame | undefined; // one object for every stream (serialised once)
+    for (const c of this.clients) {
+      if (!c.isOpen() || !this.opts.handoff.visibleTo(c.agent, entry)) continue;
+      c.send((frame ??= { type: 'typing', conversationId, from: 'customer' }));
+    }
+  }
+
   /** Waits for a poll in progress (tests, shutdown). */
   async idle(): Promise<void> {
     await this.polling;
@@ -165,10 +184,19 @@ export class AgentHub {
     try {
       // Agents' presence, skills and roles may have changed (another process, an admin).
       const agents = new Map((await handoff.store.listAgents()).map((a) => [a.id, a]));
+      // A removed agent loses their streams; a changed role changes what they may see, so their
+      // console is asked to reconnect (and re-read its lists).
       for (const c of this.clients) {
         const a = agents.get(c.agent.id);
-        if (a) c.agent = a;
-        else c.close(4401, 'agent removed');
+        if (!a) {
+          this.leave(c);
+          c.send({ type: 'error', error: { code: 'agent_removed', message: 'this agent account was removed' } });
+          c.close(4401, 'agent removed');
+        } else if (a.role !== c.agent.role) {
+          this.leave(c);
+          c.send({ type: 'error', error: { code: 'role_changed', message: `your role changed to ${a.role}; reconnect` } });
+          c.close(4409, 'role changed');
+        } else c.agent = a;
       }
       for (let page = 0; page < 100; page++) {
         const changes = await handoff.store.changes(this.rev, 500);

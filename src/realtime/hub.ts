@@ -152,6 +152,18 @@ export class StreamHub {
     }
   }
 
+  /**
+   * The agent who has this conversation is writing a reply (one call per relayed agent typing
+   * frame; the console repeats it every ~2 s while the agent types, so clients hide the indicator
+   * ~5 s after the last one). To the conversation's ready streams, once; nothing is kept.
+   */
+  agentTyping(conversationId: string, name: string): void {
+    const room = this.rooms.get(conversationId);
+    if (!room) return;
+    const frame: ServerFrame = { type: 'typing', from: 'agent', name };
+    for (const c of room.clients) if (c.ready && c.isOpen()) c.send(frame);
+  }
+
   /** Resolves when no delivery is in progress (used before closing streams at shutdown, and in tests). */
   async idle(): Promise<void> {
     for (let i = 0; i < 100; i++) {

@@ -5,6 +5,10 @@
  *
  * The handshake is always completed, so a browser can read why it was refused: an `error` frame,
  * then a close with 4401 (bad token), 4404 (unknown conversation) or 4400 (bad `after`).
+ *
+ * Client frames: `ping` (→ `pong`) and `typing` (the customer is writing; once the stream is
+ * authorised, at most one per TYPING_MIN_INTERVAL_MS per connection is passed to `onTyping`,
+ * which relays it to the agents). A connection flooding frames is closed with 1008.
  */
 import type { IncomingMessage, Server } from 'http';
 import type { Duplex } from 'stream';
@@ -14,7 +18,7 @@ import type { Logger } from '../util/logger';
 import { withFields } from '../util/logger';
 import type { StreamHub, StreamClient } from './hub';
 import { wsLifecycle } from './ws-lifecycle';
-import { CLOSE, STREAM_PATH, clientFrame, type ServerFrame } from './protocol';
+import { CLOSE, FrameBucket, STREAM_PATH, TYPING_MIN_INTERVAL_MS, clientFrame, type ServerFrame } from './protocol';
 
 export interface StreamServerOptions {
   hub: StreamHub;
@@ -26,6 +30,10 @@ export interface StreamServerOptions {
   isShuttingDown?: () => boolean;
   /** A WebSocket-level ping is sent this often; a socket that misses a pong is dropped. */
   heartbeatMs?: number;
+  /** The customer of an authorised stream is typing (already throttled per connection): relay it to the agents. */
+  onTyping?: (conversationId: string) => void;
+  /** Typing frames of one connection closer together than this are dropped (default TYPING_MIN_INTERVAL_MS). */
+  typingMinIntervalMs?: number;
 }
 
 export interface StreamServer {
@@ -78,16 +86,37 @@ export function attachStreams(server: Server, opts: StreamServerOptions): Stream
       ws.close(code, errorCode);
     };
     let client: StreamClient | null = null;
+    const bucket = new FrameBucket();
+    const typingEvery = opts.typingMinIntervalMs ?? TYPING_MIN_INTERVAL_MS;
+    let lastTyping = -Infinity;
     ws.on('pong', () => alive.set(ws, true));
     ws.on('message', (data: RawData, isBinary: boolean) => {
+      if (ws.readyState !== WebSocket.OPEN) return;
+      if (!bucket.take()) {
+        log.warn('stream client sent too many frames; closing it');
+        return fail(CLOSE.policyViolation, 'rate_limited', 'too many frames; send a ping at most every few seconds and typing at most every 2 s');
+      }
       let frame: unknown;
       try {
         frame = isBinary ? undefined : JSON.parse(data.toString());
       } catch {
         frame = undefined;
       }
-      if (clientFrame.safeParse(frame).success) return send({ type: 'pong' });
-      send({ type: 'error', error: { code: 'invalid_frame', message: 'the only client frame is {"type":"ping"}; send messages with POST /api/v1/conversations/{id}/messages' } });
+      const parsed = clientFrame.safeParse(frame);
+      if (!parsed.success) {
+        return send({ type: 'error', error: { code: 'invalid_frame', message: 'client frames are {"type":"ping"} and {"type":"typing"}; send messages with POST /api/v1/conversations/{id}/messages' } });
+      }
+      if (parsed.data.type === 'ping') return send({ type: 'pong' });
+      // typing: only on an authorised stream (never for a connection still being checked or refused), throttled.
+      if (!client) return;
+      const now = Date.now();
+      if (now - lastTyping < typingEvery) return;
+      lastTyping = now;
+      try {
+        opts.onTyping?.(conversationId);
+      } catch (e) {
+        log.warn('could not relay a typing frame', { error: e as Error });
+      }
     });
     ws.on('close', () => {
       opts.onCount?.(-1);

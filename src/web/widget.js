@@ -183,6 +183,7 @@ class Widget {
       const t = this.input;
       t.style.height = 'auto';
       t.style.height = Math.min(t.scrollHeight + 2, 120) + 'px';
+      this.typed();
     });
     $('form').onsubmit = (e) => { e.preventDefault(); this.submit(); };
     // Follow new messages while the reader is at the bottom; leave them be when they scrolled up to read.
@@ -324,8 +325,16 @@ class Widget {
     if (m.from !== 'customer' && !quiet && !this.isOpen) { this.unread++; this.label(); }
   }
 
+  /** The customer is typing: tell the server (the agent sees "typing…"), at most once per 2 s, only on a live stream, never for an empty box. */
+  typed() {
+    const ws = this.ws, now = Date.now();
+    if (!ws || !this.live || ws.readyState !== 1 || !this.input.value.trim() || now - (this.typingSentAt || 0) < 2000) return;
+    this.typingSentAt = now;
+    try { ws.send('{"type":"typing"}'); } catch (_) {}
+  }
+
   showTyping(from, name) {
-    this.typing.lastChild.textContent = (from === 'agent' ? name || 'An agent' : this.cfg.title) + ' is typing…';
+    this.typing.lastChild.textContent = (from === 'agent' ? decode(name || '') || 'An agent' : this.cfg.title) + ' is typing…';
     this.typing.hidden = false;
     this.toBottom();
     clearTimeout(this.typingTimer);
@@ -424,6 +433,7 @@ class Widget {
     url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
     url.search = new URLSearchParams({ token: c.customerToken, after: String(this.lastSeq) });
     let ws;
+    this.live = false;
     try { ws = this.ws = new WebSocket(url.href); } catch (_) { return this.startPolling(); }
     ws.onmessage = (ev) => {
       let f;
@@ -432,6 +442,7 @@ class Widget {
       if (f.type === 'message') this.add(f.message);
       else if (f.type === 'typing') this.showTyping(f.from, f.name);
       else if (f.type === 'ready') {
+        this.live = true;
         this.wsTries = 0;
         this.stopPolling();
         this.status(true);
@@ -443,6 +454,7 @@ class Widget {
       clearInterval(this.pinger);
       if (ws !== this.ws || this.dead) return;
       this.ws = null;
+      this.live = false;
       if (ev.code === 4401 || ev.code === 4404) return this.reset();
       // Reconnect with exponential backoff (1 s … 30 s, jittered) and after=lastSeq; poll over REST meanwhile.
       this.startPolling();
@@ -456,6 +468,7 @@ class Widget {
     clearInterval(this.pinger);
     const ws = this.ws;
     this.ws = null;
+    this.live = false;
     if (ws) ws.close(1000);
   }
 

@@ -46,6 +46,8 @@ suite('agent console in Chromium', () => {
   const contexts: BrowserContext[] = [];
   const pageErrors: string[] = [];
   const savedEnv: Record<string, string | undefined> = {};
+  /** The server's clock runs this far ahead of real time (0 but in the token expiry test). */
+  let clockOffsetMs = 0;
 
   afterEach(() => {
     // No uncaught exception in any page, ever.
@@ -70,7 +72,7 @@ suite('agent console in Chromium', () => {
       savedEnv[k] = process.env[k];
       process.env[k] = v;
     }
-    server = await startServer(loadConfig(process.env, { botDir: BOT }), { logger: silentLogger, defaultMetrics: false, print: () => {} });
+    server = await startServer(loadConfig(process.env, { botDir: BOT }), { logger: silentLogger, defaultMetrics: false, print: () => {}, clock: () => new Date(Date.now() + clockOffsetMs) });
     base = server.url;
     browser = await chromium.launch({
       executablePath: CHROMIUM,
@@ -340,6 +342,54 @@ suite('agent console in Chromium', () => {
     // Free the agent for the next test.
     await Promise.all(mine.slice(1).map((c) => api('POST', `/api/v1/agent/conversations/${c.id}/resolve`, token)));
     await waitUntil(async () => (await page.locator('.item').count()) === 0, 10_000, 'Mine emptied live');
+  });
+
+  it('shows each side when the other is typing; an expired session returns to the sign-in form', async () => {
+    const { token } = await login(AGENT);
+    await freeAgent(token);
+    const agentPage = await newPage();
+    await consoleLogin(agentPage);
+    const me = await agentPage.evaluate(() => JSON.parse((globalThis as any).sessionStorage.getItem('baton:agent:v1')).agent);
+
+    // A customer in the widget asks for a person; the agent has the conversation open in the console.
+    const customer = await newPage({ width: 1100, height: 800 });
+    await customer.goto(base + '/');
+    await widgetBubbles(customer).filter({ hasText: 'Acme Store assistant' }).waitFor();
+    await customer.getByRole('button', { name: 'Talk to a person' }).click();
+    await customer.getByRole('button', { name: 'Orders & delivery' }).click();
+    await widgetBubbles(customer).filter({ hasText: /support team|person|message you/i }).last().waitFor();
+    const { conversationId } = await widgetConversation(customer);
+    await api('POST', `/api/v1/agent/conversations/${conversationId}/accept`, token);
+    await agentPage.getByRole('tab', { name: /^Mine/ }).click();
+    await row(agentPage, conversationId).click();
+    const reply = agentPage.getByRole('textbox', { name: 'Reply to the customer' });
+    await waitUntil(() => reply.isEnabled(), 10_000, 'the reply box to open');
+
+    // The customer types (without sending): "typing…" in the inbox row and in the open conversation.
+    await widgetInput(customer).fill('Hello, is anyone');
+    await row(agentPage, conversationId).locator('.typing-dot').filter({ hasText: 'typing…' }).waitFor({ timeout: 10_000 });
+    await agentPage.locator('.conv .typing').filter({ hasText: /is typing…$/ }).waitFor({ timeout: 10_000 });
+
+    // The agent types a reply: the customer sees "<name> is typing…", until the reply arrives.
+    await reply.fill('Yes, I am here');
+    const typing = customer.locator('[data-baton-widget] .typing');
+    await typing.filter({ hasText: `${me.name} is typing…` }).waitFor({ timeout: 10_000 });
+    await reply.press('Enter');
+    await customer.locator('[data-baton-widget] .row.agent').filter({ hasText: 'Yes, I am here' }).waitFor({ timeout: 10_000 });
+    await typing.waitFor({ state: 'hidden', timeout: 10_000 });
+    await widgetInput(customer).fill('');
+
+    // The token expires while the console is open: the server closes the stream, and the console
+    // shows the sign-in form with the reason (it does not keep reconnecting).
+    clockOffsetMs = 12 * 3600_000 + 60_000;
+    try {
+      await agentPage.locator('#login').waitFor({ state: 'visible', timeout: 10_000 });
+      await agentPage.getByRole('alert').filter({ hasText: 'Your session has expired' }).waitFor();
+      await expect(agentPage.evaluate(() => (globalThis as any).sessionStorage.getItem('baton:agent:v1'))).resolves.toBeNull();
+    } finally {
+      clockOffsetMs = 0;
+    }
+    await api('POST', `/api/v1/agent/conversations/${conversationId}/resolve`, token);
   });
 
   it('signs in and out, stays signed in on reload, and reconnects the stream, catching up on what was said meanwhile', async () => {

@@ -553,7 +553,10 @@ class ConvView {
       this.autosize();
       const v = this.ta.value;
       if (/^\/[^\s/]*$/.test(v)) openPicker(this, v.slice(1), true);
-      else if (picker.open && picker.view === this && picker.slash) closePicker();
+      else {
+        if (picker.open && picker.view === this && picker.slash) closePicker();
+        this.typed();
+      }
     });
     for (const r of [this.modeReply, this.modeNote]) r.addEventListener('keydown', (e) => {
       if (['ArrowLeft', 'ArrowRight', 'ArrowUp', 'ArrowDown'].includes(e.key)) { e.preventDefault(); this.setMode(this.mode === 'note' ? 'reply' : 'note'); (this.mode === 'note' ? this.modeNote : this.modeReply).focus(); }
@@ -574,6 +577,14 @@ class ConvView {
   }
 
   get canReply() { return isMine(this.conv); }
+
+  /** Writing a reply (never a note) in a conversation of ours: the customer sees "<name> is typing…". At most once per 2 s, only on a live stream. */
+  typed() {
+    const ws = S.ws, now = Date.now();
+    if (this.mode !== 'reply' || !this.canReply || !this.ta.value.trim() || !ws || !S.live || ws.readyState !== 1 || now - (this.typingSentAt || 0) < 2000) return;
+    this.typingSentAt = now;
+    try { ws.send(JSON.stringify({ type: 'typing', conversationId: this.id })); } catch (_) {}
+  }
 
   renderComposer() {
     const note = this.mode === 'note', can = note || this.canReply;
@@ -1205,7 +1216,8 @@ function connect() {
       case 'message': if (f.conversationId && f.message) onMessage(f.conversationId, f.message); break;
       case 'typing': if (f.conversationId) onTyping(f.conversationId); break;
       case 'removed': if (f.conversationId) onRemoved(f.conversationId); break;
-      case 'error': refused = f.error || {}; break;
+      // Why the server is about to close the stream (a refused typing frame, `not_assigned`, is not that).
+      case 'error': if (!f.error || f.error.code !== 'not_assigned') refused = f.error || {}; break;
       default: break;
     }
   };
@@ -1214,7 +1226,17 @@ function connect() {
     if (ws !== S.ws) return;
     clearInterval(S.pinger);
     S.ws = null;
-    if (ev.code === 4401) return sessionEnded((refused && refused.message) ? 'Your session has ended (' + refused.message + '). Please sign in again.' : 'Your session has ended. Please sign in again.');
+    if (ev.code === 4401) {
+      const code = refused && refused.code;
+      return sessionEnded(code === 'token_expired' ? 'Your session has expired. Please sign in again.'
+        : code === 'agent_removed' ? 'Your agent account was removed. Ask an admin if this is a mistake.'
+        : (refused && refused.message) ? 'Your session has ended (' + refused.message + '). Please sign in again.' : 'Your session has ended. Please sign in again.');
+    }
+    // 4409: our role changed (e.g. no longer an admin): reconnect at once and re-read who we are with the lists.
+    if (ev.code === 4409) {
+      S.wsTries = 0;
+      call('GET', '/me').then((r) => { if (r.agent) { S.agent = r.agent; saveSession(); renderMe(); renderList(); } }).catch(() => {});
+    }
     setConn(false);
     startPolling();
     // Reconnect with exponential backoff (1 s … 30 s, jittered); the REST API is polled meanwhile.
