@@ -12,6 +12,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import { setMaxListeners } from 'events';
 import WebSocket from 'ws';
 import { loadConfig } from '../src/config';
 import { startServer } from '../src/http/serve';
@@ -110,6 +111,7 @@ async function main() {
       // Whichever agent's stream gets the frame wins; the other streams stop waiting (a waiter
       // left behind would be checked against every later frame of this process's sockets).
       const stop = new AbortController();
+      setMaxListeners(all.length + 1, stop.signal); // one waiter per agent stream, on purpose
       const seen = Promise.race(
         all.map((s, k) =>
           s.next((f) => f.type === 'queue' && f.conversation.id === c.conversationId && f.conversation.status === 'assigned' && f.conversation.assignedTo?.id === agents[k].id, 10_000, stop.signal).then((t) => {
