@@ -16,8 +16,10 @@
  *   `versionKey: false`, `minimize: false`, `strict: true`.
  */
 import mongoose from 'mongoose';
-import type { ClientSession, ConnectOptions, Connection, Model, Schema } from 'mongoose';
-import { helloSupportsTransactions, resolveMongoTarget } from './mongo';
+import type { ClientSession, ConnectOptions, Connection, Schema } from 'mongoose';
+import { connectionSupportsTransactions, isConnection, resolveMongoTarget, runTransaction, TRANSACTION_OPTIONS, type AnyModel } from './mongo';
+
+export { TRANSACTION_OPTIONS, type AnyModel };
 
 /** `{ url, dbName?, connectOptions? }` (own connection) or an open mongoose Connection (shared). */
 export interface MongoUrlTarget {
@@ -37,18 +39,6 @@ export const STORE_SCHEMA_OPTIONS = {
   strict: true,
 } as const;
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyModel = Model<any>;
-
-export function isMongooseConnection(x: unknown): x is Connection {
-  return (
-    x instanceof mongoose.Connection ||
-    (x !== null && typeof x === 'object' && typeof (x as Connection).model === 'function' && typeof (x as Connection).startSession === 'function')
-  );
-}
-
-/** Transaction options: a snapshot of majority-committed data, majority writes, on the primary. */
-export const TRANSACTION_OPTIONS = { readConcern: { level: 'snapshot' }, writeConcern: { w: 'majority' }, readPreference: 'primary' } as const;
 
 /**
  * A set of models (name → schema) on a connection that is opened (or borrowed) lazily.
@@ -70,7 +60,7 @@ export class MongoModels<K extends string> {
     /** Stores that need multi-document transactions: the error to throw (before creating anything) on a server without them. */
     private readonly requireTransactions?: () => Error,
   ) {
-    if (isMongooseConnection(source)) {
+    if (isConnection(source)) {
       this.conn = source;
       this.ownsConnection = false;
       this.target = null;
@@ -145,36 +135,14 @@ export class MongoModels<K extends string> {
   }
 
   /** Whether the server has multi-document transactions (replica set or sharded cluster). */
-  async supportsTransactions(): Promise<boolean> {
-    const db = this.conn?.db;
-    if (!db) return false;
-    let hello: Record<string, unknown>;
-    try {
-      hello = await db.command({ hello: 1 });
-    } catch {
-      hello = await db.command({ isMaster: 1 }); // servers before 4.4.2
-    }
-    return helloSupportsTransactions(hello);
+  supportsTransactions(): Promise<boolean> {
+    return connectionSupportsTransactions(this.conn);
   }
 
-  /**
-   * Run `fn` in a transaction (TRANSACTION_OPTIONS). The driver runs it again on a transient
-   * error (a write conflict with a concurrent transaction) and retries an unknown commit result,
-   * so `fn` must only compute from what it reads in the session.
-   */
+  /** Run `fn` in a transaction (see runTransaction: `fn` may run more than once). */
   async withTransaction<T>(fn: (session: ClientSession) => Promise<T>): Promise<T> {
-    const conn = this.conn;
-    if (!conn) throw new Error(`${this.label}: used before open()`);
-    const session = await conn.startSession();
-    try {
-      let result!: T;
-      await session.withTransaction(async () => {
-        result = await fn(session);
-      }, TRANSACTION_OPTIONS);
-      return result;
-    } finally {
-      await session.endSession();
-    }
+    if (!this.conn) throw new Error(`${this.label}: used before open()`);
+    return runTransaction(this.conn, fn);
   }
 
   /** Close the connection if this object opened it (a borrowed one stays open). */

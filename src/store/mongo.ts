@@ -472,13 +472,48 @@ export function helloSupportsTransactions(hello: Record<string, unknown>): boole
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-type AnyModel = Model<any>;
+export type AnyModel = Model<any>;
 
-function isConnection(x: unknown): x is Connection {
+/** A mongoose Connection (also one from another copy of mongoose: duck-typed). */
+export function isConnection(x: unknown): x is Connection {
   return (
     x instanceof mongoose.Connection ||
     (x !== null && typeof x === 'object' && typeof (x as Connection).model === 'function' && typeof (x as Connection).startSession === 'function')
   );
+}
+
+/** Transaction options: a snapshot of majority-committed data, majority writes, on the primary. */
+export const TRANSACTION_OPTIONS = { readConcern: { level: 'snapshot' }, writeConcern: { w: 'majority' }, readPreference: 'primary' } as const;
+
+/** Whether the server behind `conn` has multi-document transactions (replica set or sharded cluster). */
+export async function connectionSupportsTransactions(conn: Connection | null): Promise<boolean> {
+  const db = conn?.db;
+  if (!db) return false;
+  let hello: Record<string, unknown>;
+  try {
+    hello = await db.command({ hello: 1 });
+  } catch {
+    hello = await db.command({ isMaster: 1 }); // servers before 4.4.2
+  }
+  return helloSupportsTransactions(hello);
+}
+
+/**
+ * Run `fn` in a transaction (TRANSACTION_OPTIONS) on a new session of `conn`. The driver runs it
+ * again on a transient error (a write conflict) and retries an unknown commit result, so `fn`
+ * must only compute from what it reads in the session.
+ */
+export async function runTransaction<T>(conn: Connection, fn: (session: ClientSession) => Promise<T>): Promise<T> {
+  const session = await conn.startSession();
+  try {
+    let result!: T;
+    await session.withTransaction(async () => {
+      result = await fn(session);
+    }, TRANSACTION_OPTIONS);
+    return result;
+  } finally {
+    await session.endSession();
+  }
 }
 
 /** The real backend: mongoose models on a connection it opens (from a URL) or is given. */
@@ -528,34 +563,13 @@ export class MongooseBackend implements MongoBackend {
     return this.models;
   }
 
-  async supportsTransactions(): Promise<boolean> {
-    const db = this.conn?.db;
-    if (!db) return false;
-    let hello: Record<string, unknown>;
-    try {
-      hello = await db.command({ hello: 1 });
-    } catch {
-      hello = await db.command({ isMaster: 1 }); // servers before 4.4.2
-    }
-    return helloSupportsTransactions(hello);
+  supportsTransactions(): Promise<boolean> {
+    return connectionSupportsTransactions(this.conn);
   }
 
   async withTransaction<T>(fn: (session: TxSession) => Promise<T>): Promise<T> {
-    const conn = this.conn;
-    if (!conn) throw new Error('MongoStore: backend used before open()');
-    const session = await conn.startSession();
-    try {
-      let result!: T;
-      await session.withTransaction(
-        async () => {
-          result = await fn(session);
-        },
-        { readConcern: { level: 'snapshot' }, writeConcern: { w: 'majority' }, readPreference: 'primary' },
-      );
-      return result;
-    } finally {
-      await session.endSession();
-    }
+    if (!this.conn) throw new Error('MongoStore: backend used before open()');
+    return runTransaction(this.conn, fn);
   }
 
   async close(): Promise<void> {
