@@ -15,9 +15,8 @@
  * - Schemas use `autoIndex: false, autoCreate: false` (we create and await them ourselves),
  *   `versionKey: false`, `minimize: false`, `strict: true`.
  */
-import mongoose from 'mongoose';
 import type { ClientSession, ConnectOptions, Connection, Schema } from 'mongoose';
-import { connectionSupportsTransactions, isConnection, resolveMongoTarget, runTransaction, TRANSACTION_OPTIONS, type AnyModel } from './mongo';
+import { connectionSupportsTransactions, isConnection, openConnection, resolveMongoTarget, runTransaction, TRANSACTION_OPTIONS, type AnyModel } from './mongo';
 
 export { TRANSACTION_OPTIONS, type AnyModel };
 
@@ -98,23 +97,7 @@ export class MongoModels<K extends string> {
   }
 
   private async doOpen(): Promise<Record<K, AnyModel>> {
-    if (this.conn === null) {
-      const { url, dbName, connectOptions } = this.target!;
-      const conn = mongoose.createConnection();
-      try {
-        await conn.openUri(url, { ...connectOptions, dbName, autoIndex: false, autoCreate: false });
-      } catch (err) {
-        await conn.close().catch(() => undefined);
-        throw err;
-      }
-      this.conn = conn;
-    } else if (this.conn.readyState !== mongoose.ConnectionStates.connected) {
-      if (this.conn.readyState === mongoose.ConnectionStates.connecting) {
-        await this.conn.asPromise();
-      } else {
-        throw new Error(`${this.label}: the mongoose connection it was given is not open (call openUri first)`);
-      }
-    }
+    this.conn = await openConnection(this.conn, this.target!, this.label);
     if (this.requireTransactions && !(await this.supportsTransactions())) throw this.requireTransactions();
     const conn = this.conn;
     const models = {} as Record<K, AnyModel>;

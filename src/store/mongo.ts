@@ -482,6 +482,26 @@ export function isConnection(x: unknown): x is Connection {
   );
 }
 
+/**
+ * The connection a store works on: a new one opened from `target` when it has none (closed again
+ * if opening fails), or the one it was given, once that is open (a closed one is an error).
+ */
+export async function openConnection(conn: Connection | null, target: { url: string; dbName: string; connectOptions?: ConnectOptions }, label: string): Promise<Connection> {
+  if (conn === null) {
+    const fresh = mongoose.createConnection();
+    try {
+      await fresh.openUri(target.url, { ...target.connectOptions, dbName: target.dbName, autoIndex: false, autoCreate: false });
+    } catch (err) {
+      await fresh.close().catch(() => undefined);
+      throw err;
+    }
+    return fresh;
+  }
+  if (conn.readyState === mongoose.ConnectionStates.connected) return conn;
+  if (conn.readyState === mongoose.ConnectionStates.connecting) return conn.asPromise();
+  throw new Error(`${label}: the mongoose connection it was given is not open (call openUri first)`);
+}
+
 /** Transaction options: a snapshot of majority-committed data, majority writes, on the primary. */
 export const TRANSACTION_OPTIONS = { readConcern: { level: 'snapshot' }, writeConcern: { w: 'majority' }, readPreference: 'primary' } as const;
 
@@ -528,23 +548,7 @@ export class MongooseBackend implements MongoBackend {
   }
 
   async open(): Promise<void> {
-    if (this.conn === null) {
-      const { url, dbName, connectOptions } = this.source as { url: string; dbName: string; connectOptions?: ConnectOptions };
-      const conn = mongoose.createConnection();
-      try {
-        await conn.openUri(url, { ...connectOptions, dbName, autoIndex: false, autoCreate: false });
-      } catch (err) {
-        await conn.close().catch(() => undefined);
-        throw err;
-      }
-      this.conn = conn;
-    } else if (this.conn.readyState !== mongoose.ConnectionStates.connected) {
-      if (this.conn.readyState === mongoose.ConnectionStates.connecting) {
-        await this.conn.asPromise();
-      } else {
-        throw new Error('MongoStore: the mongoose connection it was given is not open (call openUri first)');
-      }
-    }
+    this.conn = await openConnection(this.conn, this.source as { url: string; dbName: string; connectOptions?: ConnectOptions }, 'MongoStore');
     const conn = this.conn;
     const model = (name: string, schema: Schema): AnyModel => (conn.models[name] as AnyModel | undefined) ?? conn.model(name, schema);
     const models = {
