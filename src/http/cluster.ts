@@ -25,6 +25,7 @@
  * A worker (`WorkerLink`, used by `startServer()`) is a normal server whose log lines carry
  * `worker: <n>` (its slot, 1..N, kept by its replacements).
  */
+import { onStopSignals } from '../util/signals';
 import cluster, { type Worker } from 'cluster';
 import { randomBytes } from 'crypto';
 import { AggregatorRegistry, type Registry } from 'prom-client';
@@ -479,25 +480,13 @@ export function runPrimary(opts: PrimaryOptions): Promise<number> {
     }, opts.shutdownTimeoutMs + 5000);
   }
 
-  const onSignal = (signal: NodeJS.Signals) => {
-    process.removeListener('SIGTERM', onSignal);
-    process.removeListener('SIGINT', onSignal);
-    const force = () => {
-      log.warn('second signal: killing the workers without waiting');
-      for (const s of live()) s.worker!.process.kill('SIGKILL');
-      process.exit(1);
-    };
-    process.once('SIGTERM', force);
-    process.once('SIGINT', force);
-    stop(signal);
-  };
-  process.on('SIGTERM', onSignal);
-  process.on('SIGINT', onSignal);
+  const removeSignalHandlers = onStopSignals(stop, () => {
+    log.warn('second signal: killing the workers without waiting');
+    for (const s of live()) s.worker!.process.kill('SIGKILL');
+    process.exit(1);
+  });
 
   log.info('starting workers', { workers: opts.workers, pid: process.pid });
   fork(slots[0], true);
-  return result.finally(() => {
-    process.removeListener('SIGTERM', onSignal);
-    process.removeListener('SIGINT', onSignal);
-  });
+  return result.finally(removeSignalHandlers);
 }

@@ -33,6 +33,7 @@ import { authorizeConversation } from '../identity/access';
 import { Metrics } from '../metrics';
 import { StreamHub } from '../realtime/hub';
 import { attachStreams, type StreamServer } from '../realtime/ws-server';
+import { onStopSignals } from '../util/signals';
 import { pinoLogger, type Logger } from '../util/logger';
 import { Router, type RequestHandler } from 'express';
 import { webRouter } from '../web';
@@ -420,19 +421,10 @@ async function run(config: ServerConfig, logger: Logger, link?: WorkerLink): Pro
         setTimeout(() => process.exit(code), 500).unref();
         resolve(code);
       });
-    const onSignal = (signal: NodeJS.Signals) => {
-      process.removeListener('SIGTERM', onSignal);
-      process.removeListener('SIGINT', onSignal);
-      const force = () => {
-        logger.warn('second signal: exiting without waiting');
-        process.exit(1);
-      };
-      process.once('SIGTERM', force);
-      process.once('SIGINT', force);
-      stop(signal);
-    };
-    process.on('SIGTERM', onSignal);
-    process.on('SIGINT', onSignal);
+    onStopSignals(stop, () => {
+      logger.warn('second signal: exiting without waiting');
+      process.exit(1);
+    });
     // The primary's request (it got SIGTERM/SIGINT); shutdown() is idempotent if this worker got the signal too.
     link?.onShutdown((reason) => stop(reason));
   });
