@@ -128,9 +128,13 @@ export class SqliteChannelStore implements ChannelStore {
     return row ? toRecord(row) : null;
   }
   async deliveries(conversationId: string, opts: { statuses?: DeliveryStatus[] } = {}): Promise<DeliveryRecord[]> {
-    const rows = this.stmt('SELECT * FROM channel_deliveries WHERE conversation_id = ? ORDER BY seq').all(conversationId) as Row[];
-    const all = rows.map(toRecord);
-    return opts.statuses ? all.filter((d) => opts.statuses!.includes(d.status)) : all;
+    // The status filter runs in SQL: the gateway asks for held messages on every inbound message.
+    const rows = (
+      opts.statuses
+        ? this.stmt('SELECT * FROM channel_deliveries WHERE conversation_id = ? AND status IN (SELECT value FROM json_each(?)) ORDER BY seq').all(conversationId, JSON.stringify(opts.statuses))
+        : this.stmt('SELECT * FROM channel_deliveries WHERE conversation_id = ? ORDER BY seq').all(conversationId)
+    ) as Row[];
+    return rows.map(toRecord);
   }
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
